@@ -1,0 +1,241 @@
+"""The project's record types and table schemas, declared once.
+
+Every stage validates what it reads with :func:`validate_frame`; errors name the column, what was
+expected and what was found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+LANGS = ("en", "vi")
+LEVELS = ("article", "clause", "point")
+KINDS = ("law", "code", "decree", "treaty", "constitution", "declaration", "statute")
+DIMENSIONS = ("vagueness", "speech_risk")
+
+# Evidence categories of the codebook (corpora/annotations/CODEBOOK.md), per dimension.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "vagueness": (
+        "undefined_term",
+        "evaluative_qualifier",
+        "open_ended_list",
+        "broad_purpose",
+        "official_discretion",
+        "extraterritorial_reach",
+    ),
+    "speech_risk": (
+        "protected_state_interest",
+        "false_information",
+        "insult_defamation",
+        "public_order_morality",
+        "national_security",
+        "political_expression",
+        "content_control",
+        "religion_belief",
+        "incitement",
+    ),
+}
+ALL_CATEGORIES = tuple(c for cats in CATEGORIES.values() for c in cats)
+
+
+class SchemaError(ValueError):
+    """A table or record does not have the shape a stage expects."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One ingested document: manifest metadata plus its normalised (NFC) text."""
+
+    doc_id: str
+    lang: str
+    title: str
+    jurisdiction: str
+    year: int
+    kind: str
+    official: bool
+    licence: str
+    redistribute_text: bool
+    source: str
+    path: str
+    style: str
+    text: str
+    translation_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Provision:
+    """One article, clause or point; ``doc_text[char_start:char_end] == text``."""
+
+    provision_id: str
+    doc_id: str
+    lang: str
+    level: str
+    article: str
+    clause: str | None
+    point: str | None
+    heading: str | None
+    part: str | None
+    chapter: str | None
+    section: str | None
+    text: str
+    char_start: int
+    char_end: int
+    parent_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A span of a provision's text that carries a score."""
+
+    start: int
+    end: int
+    text: str
+    dimension: str
+    category: str
+    source: str  # "lexicon", "model" or "gold"
+
+
+@dataclass(frozen=True)
+class GoldLabel:
+    """One gold, article-level judgement made by reading the provision."""
+
+    provision_id: str
+    doc_id: str
+    lang: str
+    vagueness: int
+    speech_risk: int
+    rationale: str
+    annotator: str
+    date: str
+    method: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+def provision_id(doc_id: str, article: str, clause: str | None = None, point: str | None = None) -> str:
+    """Build the stable id ``<doc_id>/art-<n>[/cl-<k>[/pt-<p>]]`` from labels as printed."""
+    pid = f"{doc_id}/art-{_id_part(article)}"
+    if clause is not None:
+        pid += f"/cl-{_id_part(clause)}"
+    if point is not None:
+        pid += f"/pt-{_id_part(point)}"
+    return pid
+
+
+def _id_part(label: str) -> str:
+    # "(b)" and "b)" and "b." are all point b; "§ 1030" is article 1030.
+    return label.strip().strip("()§.").strip()
+
+
+EVIDENCE_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("start", pa.int32()),
+            ("end", pa.int32()),
+            ("text", pa.string()),
+            ("dimension", pa.string()),
+            ("category", pa.string()),
+            ("source", pa.string()),
+        ]
+    )
+)
+
+DOCUMENTS_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("lang", pa.string()),
+        ("title", pa.string()),
+        ("jurisdiction", pa.string()),
+        ("year", pa.int32()),
+        ("kind", pa.string()),
+        ("official", pa.bool_()),
+        ("licence", pa.string()),
+        ("redistribute_text", pa.bool_()),
+        ("source", pa.string()),
+        ("path", pa.string()),
+        ("style", pa.string()),
+        ("text", pa.string()),
+        ("translation_of", pa.string()),
+    ]
+)
+
+PROVISIONS_SCHEMA = pa.schema(
+    [
+        ("provision_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("lang", pa.string()),
+        ("level", pa.string()),
+        ("article", pa.string()),
+        ("clause", pa.string()),
+        ("point", pa.string()),
+        ("heading", pa.string()),
+        ("part", pa.string()),
+        ("chapter", pa.string()),
+        ("section", pa.string()),
+        ("text", pa.string()),
+        ("char_start", pa.int64()),
+        ("char_end", pa.int64()),
+        ("parent_id", pa.string()),
+    ]
+)
+
+SCORE_COLUMNS = pa.schema(
+    [
+        ("vagueness", pa.float64()),
+        ("speech_risk", pa.float64()),
+        ("vagueness_level", pa.int8()),
+        ("speech_risk_level", pa.int8()),
+        ("vague_flag", pa.bool_()),
+        ("speech_flag", pa.bool_()),
+        ("evidence", EVIDENCE_TYPE),
+        ("model_version", pa.string()),
+    ]
+)
+
+SCORES_SCHEMA = pa.schema(list(PROVISIONS_SCHEMA) + list(SCORE_COLUMNS))
+
+ALIGNMENTS_SCHEMA = pa.schema(
+    [
+        ("vi_provision_id", pa.string()),
+        ("en_provision_id", pa.string()),
+        ("vi_doc_id", pa.string()),
+        ("en_doc_id", pa.string()),
+        ("article", pa.string()),
+        ("level", pa.string()),
+    ]
+)
+
+
+def validate_frame(df: Any, schema: pa.Schema, what: str) -> None:
+    """Raise SchemaError naming the first column that is missing or of the wrong type."""
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+    for f in schema:
+        if f.name not in table.column_names:
+            raise SchemaError(
+                f"{what}: expected column {f.name!r} ({f.type}), found columns {table.column_names}"
+            )
+        found = table.schema.field(f.name).type
+        if found != f.type and not (pa.types.is_null(found) or _compatible(found, f.type)):
+            raise SchemaError(f"{what}: column {f.name!r} expected type {f.type}, found {found}")
+
+
+def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
+    if pa.types.is_integer(found) and pa.types.is_integer(expected):
+        return True
+    if pa.types.is_floating(found) and pa.types.is_floating(expected):
+        return True
+    if pa.types.is_string(found) or pa.types.is_large_string(found):
+        return pa.types.is_string(expected) or pa.types.is_large_string(expected)
+    if pa.types.is_list(found) and pa.types.is_list(expected):
+        return True
+    return False
+
+
+def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows of dicts → an Arrow table of exactly ``schema`` (missing keys become null)."""
+    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
