@@ -177,8 +177,13 @@ def decode(data: bytes, encodings: list[str], name: str = "<bytes>") -> tuple[st
         except UnicodeDecodeError as e:
             raise DecodeError(f"{name}: has a UTF-16 byte-order mark but is not UTF-16 ({e.reason})") from None
     if b"\x00" in data[:4096] and _looks_utf16_without_bom(data):
-        enc = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
-        return data.decode(enc, errors="strict"), enc
+        # Latin text in UTF-16 has a zero high byte: at odd offsets in little-endian, even in big-endian.
+        sample = data[:4096]
+        enc = "utf-16-le" if sample[1::2].count(0) >= sample[0::2].count(0) else "utf-16-be"
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError as e:
+            raise DecodeError(f"{name}: looks like UTF-16 without a byte-order mark but is not ({e.reason})") from None
     for enc in encodings:
         if enc.startswith("utf-16"):
             continue

@@ -1,0 +1,235 @@
+"""Build and audit the gold set: pass-1 labels + adjudications → corpora/annotations/gold.jsonl.
+
+Annotators record evidence as verbatim quotes; this module anchors each quote to character offsets in
+the article's text as the segmenter cuts it, merges adjudicated labels, measures agreement between the
+first pass and the blind second pass, and validates the result. Labels are never changed here: a label
+comes from an annotator's file or from an adjudication record, and each record says which.
+
+    overbroad gold build   # pass1 + adjudication + data/provisions.parquet → gold.jsonl, agreement.json
+    overbroad gold check   # validate gold.jsonl against the schema and data/provisions.parquet
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+from sklearn.metrics import cohen_kappa_score
+
+from pipeline.io import read_jsonl, write_json, write_jsonl
+from pipeline.schema import CATEGORIES, DIMENSIONS, LANGS
+
+log = logging.getLogger(__name__)
+
+ANNOTATIONS = Path("corpora/annotations")
+REQUIRED = ("provision_id", "doc_id", "lang", "vagueness", "speech_risk", "rationale", "annotator", "date", "method")
+METHODS = ("manual", "adjudicated")
+
+
+class GoldError(ValueError):
+    """The gold set or an annotation file is malformed; the message names the file and record."""
+
+
+def check_record(r: dict[str, Any], where: str) -> None:
+    """Raise GoldError unless ``r`` is a well-formed label record (evidence as quotes or spans)."""
+    missing = [k for k in REQUIRED if k not in r]
+    if missing:
+        raise GoldError(f"{where}: missing field(s) {missing}")
+    if r["lang"] not in LANGS:
+        raise GoldError(f"{where}: lang expected one of {LANGS}, found {r['lang']!r}")
+    if not r["provision_id"].startswith(f"{r['doc_id']}/art-"):
+        raise GoldError(f"{where}: provision_id {r['provision_id']!r} is not an article of {r['doc_id']!r}")
+    for d in DIMENSIONS:
+        if not isinstance(r[d], int) or isinstance(r[d], bool) or not 0 <= r[d] <= 3:
+            raise GoldError(f"{where}: {d} expected an integer 0..3, found {r[d]!r}")
+    if r["method"] not in METHODS:
+        raise GoldError(f"{where}: method expected one of {METHODS}, found {r['method']!r}")
+    for i, ev in enumerate(r.get("evidence") or []):
+        d = ev.get("dimension")
+        if d not in DIMENSIONS:
+            raise GoldError(f"{where}: evidence {i}: dimension expected one of {DIMENSIONS}, found {d!r}")
+        if ev.get("category") not in CATEGORIES[d]:
+            raise GoldError(f"{where}: evidence {i}: category {ev.get('category')!r} is not a {d} category")
+
+
+def anchor(quote: str, text: str, taken: list[tuple[int, int]] | None = None) -> tuple[int, int] | None:
+    """Offsets of ``quote`` in ``text``: exact first, then tolerant of whitespace and quote marks."""
+    taken = taken or []
+    start = text.find(quote)
+    while start != -1:
+        span = (start, start + len(quote))
+        if span not in taken:
+            return span
+        start = text.find(quote, start + 1)
+    if (start := text.find(quote)) != -1:
+        return (start, start + len(quote))
+    words = [re.escape(w) for w in quote.replace("“", '"').replace("”", '"').split()]
+    if not words:
+        return None
+    loose = r"\s+".join(w.replace('"', '["“”]') for w in words)
+    m = re.search(loose, text)
+    return (m.start(), m.end()) if m else None
+
+
+def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
+          texts: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Final gold records with anchored evidence, and counts of what happened."""
+    adj = {a["provision_id"]: a for a in adjudications}
+    out, counts = [], Counter()
+    seen = set()
+    for r in pass1:
+        pid = r["provision_id"]
+        if pid in seen:
+            raise GoldError(f"duplicate gold label for {pid}")
+        seen.add(pid)
+        if pid not in texts:
+            counts["missing_provision"] += 1
+            log.warning("gold: %s is not a provision of data/provisions.parquet; label kept out", pid)
+            continue
+        text = texts[pid]
+        rec = {k: r[k] for k in ("provision_id", "doc_id", "lang")}
+        rec.update(vagueness=r["vagueness"], speech_risk=r["speech_risk"])
+        evidence, taken = [], []
+        for ev in r.get("evidence") or []:
+            quote = ev.get("quote") or ev.get("text") or ""
+            span = anchor(quote, text, taken)
+            if span is None:
+                counts["evidence_unanchored"] += 1
+                log.warning("gold: %s: quote %r not found in the provision's text; dropped", pid, quote)
+                continue
+            taken.append(span)
+            evidence.append({"start": span[0], "end": span[1], "text": text[span[0]:span[1]],
+                             "dimension": ev["dimension"], "category": ev["category"]})
+            counts["evidence"] += 1
+        rec["evidence"] = evidence
+        rec.update(rationale=r["rationale"], annotator=r["annotator"], date=r["date"], method=r["method"])
+        if pid in adj:
+            a = adj[pid]
+            rec["first_pass"] = {"vagueness": r["vagueness"], "speech_risk": r["speech_risk"]}
+            rec.update(vagueness=a["vagueness"], speech_risk=a["speech_risk"], method="adjudicated",
+                       adjudication=a["reason"], adjudicator=a["adjudicator"])
+            counts["adjudicated"] += 1
+            counts["adjudicated_changed"] += int(rec["first_pass"] != {d: a[d] for d in DIMENSIONS})
+        out.append(rec)
+        counts["labels"] += 1
+    unused = set(adj) - seen
+    if unused:
+        raise GoldError(f"adjudications for ids with no first-pass label: {sorted(unused)[:5]}")
+    return out, dict(counts)
+
+
+def agreement(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cohen's weighted kappa (quadratic and linear), exact agreement and n, per dimension and language."""
+    by_id = {r["provision_id"]: r for r in first}
+    pairs = [(by_id[r["provision_id"]], r) for r in second if r["provision_id"] in by_id]
+    result: dict[str, Any] = {"n": len(pairs)}
+    for d in DIMENSIONS:
+        result[d] = {}
+        for lang in (*LANGS, "all"):
+            sel = [(a[d], b[d]) for a, b in pairs if lang == "all" or a["lang"] == lang]
+            if len(sel) < 2:
+                continue
+            x, y = np.array(sel).T
+            result[d][lang] = {
+                "n": len(sel),
+                "kappa_quadratic": _kappa(x, y, "quadratic"),
+                "kappa_linear": _kappa(x, y, "linear"),
+                "exact_agreement": float(np.mean(x == y)),
+                "within_one": float(np.mean(np.abs(x - y) <= 1)),
+                "flag_agreement": float(np.mean((x >= 2) == (y >= 2))),
+            }
+    result["disagreements"] = [
+        {"provision_id": a["provision_id"], "first": {d: a[d] for d in DIMENSIONS},
+         "second": {d: b[d] for d in DIMENSIONS}}
+        for a, b in pairs if any(a[d] != b[d] for d in DIMENSIONS)
+    ]
+    return result
+
+
+def _kappa(x: np.ndarray, y: np.ndarray, weights: str) -> float:
+    if len(set(x) | set(y)) < 2:
+        return 1.0
+    return round(float(cohen_kappa_score(x, y, labels=[0, 1, 2, 3], weights=weights)), 4)
+
+
+def load_pass(folder: Path) -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for i, r in enumerate(read_jsonl(path), 1):
+            check_record(r, f"{path}: record {i}")
+            rows.append(r)
+    return rows
+
+
+def article_texts(provisions_path: str | Path) -> dict[str, str]:
+    t = pq.read_table(provisions_path, columns=["provision_id", "level", "text"]).to_pandas()
+    t = t[t["level"] == "article"]
+    return dict(zip(t["provision_id"], t["text"], strict=True))
+
+
+def validate(gold: list[dict[str, Any]], texts: dict[str, str], where: str = "gold.jsonl") -> None:
+    """Every id is an article of the provisions and every evidence span slices to its text."""
+    seen = set()
+    for i, r in enumerate(gold, 1):
+        check_record(r, f"{where}: record {i}")
+        pid = r["provision_id"]
+        if pid in seen:
+            raise GoldError(f"{where}: record {i}: duplicate provision_id {pid}")
+        seen.add(pid)
+        if pid not in texts:
+            raise GoldError(f"{where}: record {i}: {pid} is not an article in data/provisions.parquet")
+        for ev in r["evidence"]:
+            if texts[pid][ev["start"]:ev["end"]] != ev["text"]:
+                raise GoldError(f"{where}: record {i}: evidence {ev['start']}:{ev['end']} does not slice to "
+                                f"{ev['text']!r} in {pid}")
+
+
+def distribution(gold: list[dict[str, Any]]) -> dict[str, Any]:
+    """Label counts per language, per document and per level."""
+    out: dict[str, Any] = {"n": len(gold), "by_lang": {}, "by_doc": {}}
+    for key, field in (("by_lang", "lang"), ("by_doc", "doc_id")):
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in gold:
+            groups.setdefault(r[field], []).append(r)
+        for g, rs in sorted(groups.items()):
+            out[key][g] = {"n": len(rs)} | {
+                d: {str(k): sum(r[d] == k for r in rs) for k in range(4)} for d in DIMENSIONS
+            }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="overbroad gold", description=__doc__.splitlines()[0])
+    ap.add_argument("action", choices=["build", "check"])
+    ap.add_argument("--annotations", default=str(ANNOTATIONS))
+    ap.add_argument("--provisions", default="data/provisions.parquet")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    root = Path(args.annotations)
+    texts = article_texts(args.provisions)
+    if args.action == "check":
+        gold = read_jsonl(root / "gold.jsonl")
+        validate(gold, texts, str(root / "gold.jsonl"))
+        log.info("gold: %d labels valid", len(gold))
+        return 0
+    pass1 = load_pass(root / "pass1")
+    pass2 = load_pass(root / "pass2")
+    adj_path = root / "adjudication.jsonl"
+    adjudications = read_jsonl(adj_path) if adj_path.exists() else []
+    gold, counts = build(pass1, adjudications, texts)
+    validate(gold, texts)
+    write_jsonl(gold, root / "gold.jsonl")
+    report = {"counts": counts, "agreement": agreement(pass1, pass2), "distribution": distribution(gold)}
+    write_json(report, root / "agreement.json")
+    log.info("gold: %s", counts)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
