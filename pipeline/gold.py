@@ -78,9 +78,19 @@ def anchor(quote: str, text: str, taken: list[tuple[int, int]] | None = None) ->
 
 
 def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
-          texts: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Final gold records with anchored evidence, and counts of what happened."""
+          texts: dict[str, str], supplements: list[dict[str, Any]] | None = None,
+          ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Final gold records with anchored evidence, and counts of what happened.
+
+    ``supplements`` add evidence quotes (never labels) to a first-pass record whose quotable words were
+    missing from the annotator's view of the article.
+    """
     adj = {a["provision_id"]: a for a in adjudications}
+    extra: dict[str, list[dict[str, Any]]] = {}
+    for s in supplements or []:
+        extra.setdefault(s["provision_id"], []).extend(
+            dict(ev, supplied_by=s["annotator"]) for ev in s.get("evidence") or []
+        )
     out, counts = [], Counter()
     seen = set()
     for r in pass1:
@@ -96,7 +106,7 @@ def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
         rec = {k: r[k] for k in ("provision_id", "doc_id", "lang")}
         rec.update(vagueness=r["vagueness"], speech_risk=r["speech_risk"])
         evidence, taken = [], []
-        for ev in r.get("evidence") or []:
+        for ev in [*(r.get("evidence") or []), *extra.pop(pid, [])]:
             quote = ev.get("quote") or ev.get("text") or ""
             span = anchor(quote, text, taken)
             if span is None:
@@ -104,8 +114,12 @@ def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
                 log.warning("gold: %s: quote %r not found in the provision's text; dropped", pid, quote)
                 continue
             taken.append(span)
-            evidence.append({"start": span[0], "end": span[1], "text": text[span[0]:span[1]],
-                             "dimension": ev["dimension"], "category": ev["category"]})
+            item = {"start": span[0], "end": span[1], "text": text[span[0]:span[1]],
+                    "dimension": ev["dimension"], "category": ev["category"]}
+            if "supplied_by" in ev:
+                item["supplied_by"] = ev["supplied_by"]
+                counts["evidence_supplemented"] += 1
+            evidence.append(item)
             counts["evidence"] += 1
         rec["evidence"] = evidence
         rec.update(rationale=r["rationale"], annotator=r["annotator"], date=r["date"], method=r["method"])
@@ -118,6 +132,8 @@ def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
             counts["adjudicated_changed"] += int(rec["first_pass"] != {d: a[d] for d in DIMENSIONS})
         out.append(rec)
         counts["labels"] += 1
+    if extra:
+        raise GoldError(f"evidence supplements for ids with no first-pass label: {sorted(extra)[:5]}")
     unused = set(adj) - seen
     if unused:
         raise GoldError(f"adjudications for ids with no first-pass label: {sorted(unused)[:5]}")
@@ -222,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     pass2 = load_pass(root / "pass2")
     adj_path = root / "adjudication.jsonl"
     adjudications = read_jsonl(adj_path) if adj_path.exists() else []
-    gold, counts = build(pass1, adjudications, texts)
+    sup_path = root / "evidence_supplement.jsonl"
+    supplements = read_jsonl(sup_path) if sup_path.exists() else []
+    gold, counts = build(pass1, adjudications, texts, supplements)
     validate(gold, texts)
     write_jsonl(gold, root / "gold.jsonl")
     report = {"counts": counts, "agreement": agreement(pass1, pass2), "distribution": distribution(gold)}
