@@ -9,6 +9,8 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 export TOKENIZERS_PARALLELISM := false
+# dvc.yaml commands say `python`: the project's venv comes first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: install repro test lint bench clean-venv
 

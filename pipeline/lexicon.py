@@ -54,11 +54,22 @@ class Lexicon:
         if not isinstance(entries, list):
             raise ValueError(f"{path}: expected a top-level 'markers' list")
         markers, seen = [], set()
+        owner: dict[tuple[str, str], str] = {}
         for i, e in enumerate(entries, 1):
-            markers.append(_marker(e, f"{path}: marker {i} ({e.get('id', '?') if isinstance(e, dict) else e})"))
-            if markers[-1].id in seen:
-                raise ValueError(f"{path}: duplicate marker id {markers[-1].id!r}")
-            seen.add(markers[-1].id)
+            name = e.get("id", "?") if isinstance(e, dict) else e
+            markers.append(_marker(e, f"{path}: marker {i} ({name})"))
+            m = markers[-1]
+            if m.id in seen:
+                raise ValueError(f"{path}: duplicate marker id {m.id!r}")
+            seen.add(m.id)
+            # A term listed under two markers would silently go to the first one only.
+            for lang, ts in m.terms.items():
+                for t in ts:
+                    other = owner.setdefault((lang, _key(t)), m.id)
+                    if other != m.id:
+                        raise ValueError(
+                            f"{path}: marker {m.id!r}: {lang} term {t!r} is already in marker {other!r}"
+                        )
         return cls(markers)
 
     @cached_property
@@ -95,7 +106,7 @@ class Lexicon:
 
     def scores(self, text: str, lang: str) -> dict[str, float]:
         """Noisy-or of the weights of the distinct markers found, per dimension, in [0, 1]."""
-        out = {d: 0.0 for d in DIMENSIONS}
+        out = dict.fromkeys(DIMENSIONS, 0.0)
         seen: set[str] = set()
         for m in self.find(text, lang):
             if m.marker.id in seen:
@@ -128,8 +139,12 @@ def _marker(e: Any, where: str) -> Marker:
             f"{where}: category expected one of {CATEGORIES[e['dimension']]}, found {e['category']!r}"
         )
     w = e["weight"]
-    if not isinstance(w, (int, float)) or not 0 < w <= 1:
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 1:
         raise ValueError(f"{where}: weight expected a number in (0, 1], found {w!r}")
+    for lang in LANGS:
+        # A bare string would be split into one-character terms.
+        if e.get(lang) is not None and not isinstance(e[lang], list):
+            raise ValueError(f"{where}: {lang} expected a list of terms, found {e[lang]!r}")
     terms = {lang: tuple(e.get(lang) or ()) for lang in LANGS}
     if not any(terms.values()):
         raise ValueError(f"{where}: expected at least one term under 'en' or 'vi'")
@@ -137,4 +152,6 @@ def _marker(e: Any, where: str) -> Marker:
         for t in ts:
             if not isinstance(t, str) or not t.strip():
                 raise ValueError(f"{where}: {lang} terms must be non-empty strings, found {t!r}")
-    return Marker(str(e["id"]), e["dimension"], e["category"], float(w), terms, e.get("example"), e.get("note"))
+    return Marker(
+        str(e["id"]), e["dimension"], e["category"], float(w), terms, e.get("example"), e.get("note")
+    )
