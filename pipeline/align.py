@@ -62,13 +62,16 @@ def align(provisions: pd.DataFrame, translations: dict[str, str], params: AlignP
     return pd.DataFrame(rows, columns=[f.name for f in ALIGNMENTS_SCHEMA])
 
 
-def run(provisions_path: str | Path, documents_path: str | Path, out_path: str | Path,
-        params: AlignParams) -> dict[str, int]:
+def run(
+    provisions_path: str | Path, documents_path: str | Path, out_path: str | Path, params: AlignParams
+) -> dict[str, int]:
     prov = pq.read_table(provisions_path).to_pandas()
     validate_frame(prov, PROVISIONS_SCHEMA, str(provisions_path))
     docs = pq.read_table(documents_path, columns=["doc_id", "translation_of", "lang"]).to_pandas()
     translations = {
-        r.doc_id: r.translation_of for r in docs.itertuples() if isinstance(r.translation_of, str) and r.lang == "en"
+        r.doc_id: r.translation_of
+        for r in docs.itertuples()
+        if isinstance(r.translation_of, str) and r.lang == "en"
     }
     pairs = align(prov, translations, params)
     write_parquet(to_table(pairs.to_dict("records"), ALIGNMENTS_SCHEMA), out_path)

@@ -28,7 +28,17 @@ from pipeline.schema import CATEGORIES, DIMENSIONS, LANGS
 log = logging.getLogger(__name__)
 
 ANNOTATIONS = Path("corpora/annotations")
-REQUIRED = ("provision_id", "doc_id", "lang", "vagueness", "speech_risk", "rationale", "annotator", "date", "method")
+REQUIRED = (
+    "provision_id",
+    "doc_id",
+    "lang",
+    "vagueness",
+    "speech_risk",
+    "rationale",
+    "annotator",
+    "date",
+    "method",
+)
 METHODS = ("manual", "adjudicated")
 
 
@@ -77,9 +87,12 @@ def anchor(quote: str, text: str, taken: list[tuple[int, int]] | None = None) ->
     return (m.start(), m.end()) if m else None
 
 
-def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
-          texts: dict[str, str], supplements: list[dict[str, Any]] | None = None,
-          ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def build(
+    pass1: list[dict[str, Any]],
+    adjudications: list[dict[str, Any]],
+    texts: dict[str, str],
+    supplements: list[dict[str, Any]] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Final gold records with anchored evidence, and counts of what happened.
 
     ``supplements`` add evidence quotes (never labels) to a first-pass record whose quotable words were
@@ -114,8 +127,13 @@ def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
                 log.warning("gold: %s: quote %r not found in the provision's text; dropped", pid, quote)
                 continue
             taken.append(span)
-            item = {"start": span[0], "end": span[1], "text": text[span[0]:span[1]],
-                    "dimension": ev["dimension"], "category": ev["category"]}
+            item = {
+                "start": span[0],
+                "end": span[1],
+                "text": text[span[0] : span[1]],
+                "dimension": ev["dimension"],
+                "category": ev["category"],
+            }
             if "supplied_by" in ev:
                 item["supplied_by"] = ev["supplied_by"]
                 counts["evidence_supplemented"] += 1
@@ -126,8 +144,13 @@ def build(pass1: list[dict[str, Any]], adjudications: list[dict[str, Any]],
         if pid in adj:
             a = adj[pid]
             rec["first_pass"] = {"vagueness": r["vagueness"], "speech_risk": r["speech_risk"]}
-            rec.update(vagueness=a["vagueness"], speech_risk=a["speech_risk"], method="adjudicated",
-                       adjudication=a["reason"], adjudicator=a["adjudicator"])
+            rec.update(
+                vagueness=a["vagueness"],
+                speech_risk=a["speech_risk"],
+                method="adjudicated",
+                adjudication=a["reason"],
+                adjudicator=a["adjudicator"],
+            )
             counts["adjudicated"] += 1
             counts["adjudicated_changed"] += int(rec["first_pass"] != {d: a[d] for d in DIMENSIONS})
         out.append(rec)
@@ -161,9 +184,13 @@ def agreement(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict
                 "flag_agreement": float(np.mean((x >= 2) == (y >= 2))),
             }
     result["disagreements"] = [
-        {"provision_id": a["provision_id"], "first": {d: a[d] for d in DIMENSIONS},
-         "second": {d: b[d] for d in DIMENSIONS}}
-        for a, b in pairs if any(a[d] != b[d] for d in DIMENSIONS)
+        {
+            "provision_id": a["provision_id"],
+            "first": {d: a[d] for d in DIMENSIONS},
+            "second": {d: b[d] for d in DIMENSIONS},
+        }
+        for a, b in pairs
+        if any(a[d] != b[d] for d in DIMENSIONS)
     ]
     return result
 
@@ -201,9 +228,11 @@ def validate(gold: list[dict[str, Any]], texts: dict[str, str], where: str = "go
         if pid not in texts:
             raise GoldError(f"{where}: record {i}: {pid} is not an article in data/provisions.parquet")
         for ev in r["evidence"]:
-            if texts[pid][ev["start"]:ev["end"]] != ev["text"]:
-                raise GoldError(f"{where}: record {i}: evidence {ev['start']}:{ev['end']} does not slice to "
-                                f"{ev['text']!r} in {pid}")
+            if texts[pid][ev["start"] : ev["end"]] != ev["text"]:
+                raise GoldError(
+                    f"{where}: record {i}: evidence {ev['start']}:{ev['end']} does not slice to "
+                    f"{ev['text']!r} in {pid}"
+                )
 
 
 def distribution(gold: list[dict[str, Any]]) -> dict[str, Any]:

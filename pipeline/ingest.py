@@ -144,7 +144,9 @@ def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
         sha = meta.get("sha256")
         if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", str(sha)):
             raise ManifestError(f"{where}: sha256 expected 64 hex digits, found {sha!r}")
-        fmt = str(meta.get("format") or Path(str(meta.get("path") or meta.get("url"))).suffix.lstrip(".") or "txt")
+        fmt = str(
+            meta.get("format") or Path(str(meta.get("path") or meta.get("url"))).suffix.lstrip(".") or "txt"
+        )
         fmt = {"htm": "html", "markdown": "md", "text": "txt"}.get(fmt.lower(), fmt.lower())
         if fmt not in FORMATS:
             raise ManifestError(f"{where}: format expected one of {FORMATS}, found {fmt!r}")
@@ -175,7 +177,9 @@ def decode(data: bytes, encodings: list[str], name: str = "<bytes>") -> tuple[st
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as e:
-            raise DecodeError(f"{name}: has a UTF-16 byte-order mark but is not UTF-16 ({e.reason})") from None
+            raise DecodeError(
+                f"{name}: has a UTF-16 byte-order mark but is not UTF-16 ({e.reason})"
+            ) from None
     if b"\x00" in data[:4096] and _looks_utf16_without_bom(data):
         # Latin text in UTF-16 has a zero high byte: at odd offsets in little-endian, even in big-endian.
         sample = data[:4096]
@@ -183,7 +187,9 @@ def decode(data: bytes, encodings: list[str], name: str = "<bytes>") -> tuple[st
         try:
             return data.decode(enc), enc
         except UnicodeDecodeError as e:
-            raise DecodeError(f"{name}: looks like UTF-16 without a byte-order mark but is not ({e.reason})") from None
+            raise DecodeError(
+                f"{name}: looks like UTF-16 without a byte-order mark but is not ({e.reason})"
+            ) from None
     for enc in encodings:
         if enc.startswith("utf-16"):
             continue
@@ -374,8 +380,13 @@ def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, 
     return doc, row
 
 
-def run(manifest: str | Path, out_path: str | Path, report_path: str | Path, params: IngestParams,
-        root: str | Path = ".") -> dict[str, int]:
+def run(
+    manifest: str | Path,
+    out_path: str | Path,
+    report_path: str | Path,
+    params: IngestParams,
+    root: str | Path = ".",
+) -> dict[str, int]:
     """Ingest every manifest entry; write documents and the report; return counts."""
     entries = read_manifest(manifest, root)
     docs, report = [], []

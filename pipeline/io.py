@@ -53,7 +53,9 @@ def write_parquet(table: pa.Table, path: str | Path) -> None:
 
 def write_json(obj: Any, path: str | Path) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+        )
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

@@ -39,8 +39,15 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "provisions": out / "provisions.parquet",
         "alignments": out / "alignments.parquet",
     }
-    ingest_run(ROOT / "corpora/manifest.yaml", paths["documents"], paths["report"],
-               IngestParams(allow_network=False), root=ROOT)
-    segment_run(paths["documents"], paths["provisions"], load_params(SegmentParams, "segment", ROOT / "params.yaml"))
+    ingest_run(
+        ROOT / "corpora/manifest.yaml",
+        paths["documents"],
+        paths["report"],
+        IngestParams(allow_network=False),
+        root=ROOT,
+    )
+    segment_run(
+        paths["documents"], paths["provisions"], load_params(SegmentParams, "segment", ROOT / "params.yaml")
+    )
     align_run(paths["provisions"], paths["documents"], paths["alignments"], AlignParams())
     return paths

@@ -12,7 +12,12 @@ from pipeline.align import AlignParams, align
 
 
 def _p(pid: str, level: str) -> dict:
-    return {"provision_id": pid, "doc_id": pid.split("/")[0], "article": pid.split("/")[1][4:], "level": level}
+    return {
+        "provision_id": pid,
+        "doc_id": pid.split("/")[0],
+        "article": pid.split("/")[1][4:],
+        "level": level,
+    }
 
 
 # fmt: off
@@ -25,7 +30,8 @@ PROVISIONS = pd.DataFrame([
 CASES = [
     # levels,                         expected (vi, en) pairs
     (("article",),                    [("vi-law/art-1", "en-law/art-1")]),
-    (("article", "clause", "point"),  [("vi-law/art-1", "en-law/art-1"), ("vi-law/art-1/cl-1", "en-law/art-1/cl-1"),
+    (("article", "clause", "point"),  [("vi-law/art-1", "en-law/art-1"),
+                                       ("vi-law/art-1/cl-1", "en-law/art-1/cl-1"),
                                        ("vi-law/art-1/cl-1/pt-đ", "en-law/art-1/cl-1/pt-đ")]),
 ]
 # fmt: on

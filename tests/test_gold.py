@@ -26,14 +26,24 @@ ANCHORS = [
 @pytest.mark.parametrize(("quote", "expected"), ANCHORS)
 def test_anchor(quote: str, expected: str | None) -> None:
     span = anchor(quote, TEXT)
-    assert (TEXT[span[0]:span[1]] if span else None) == expected
+    assert (TEXT[span[0] : span[1]] if span else None) == expected
 
 
 def _rec(pid: str = "d/art-1", v: int = 2, s: int = 3, **kw) -> dict:
-    r = {"provision_id": pid, "doc_id": pid.split("/")[0], "lang": "vi", "vagueness": v, "speech_risk": s,
-         "evidence": [{"quote": "xuyên tạc lịch sử", "dimension": "speech_risk",
-                       "category": "protected_state_interest"}],
-         "rationale": "r", "annotator": "a", "date": "2026-11-28", "method": "manual"}
+    r = {
+        "provision_id": pid,
+        "doc_id": pid.split("/")[0],
+        "lang": "vi",
+        "vagueness": v,
+        "speech_risk": s,
+        "evidence": [
+            {"quote": "xuyên tạc lịch sử", "dimension": "speech_risk", "category": "protected_state_interest"}
+        ],
+        "rationale": "r",
+        "annotator": "a",
+        "date": "2026-11-28",
+        "method": "manual",
+    }
     r.update(kw)
     return r
 
@@ -58,13 +68,15 @@ def test_bad_records_are_named(record: dict, message: str) -> None:
 
 
 def test_build_anchors_and_adjudicates() -> None:
-    adj = [{"provision_id": "d/art-1", "vagueness": 3, "speech_risk": 3, "reason": "stacked", "adjudicator": "x"}]
+    adj = [
+        {"provision_id": "d/art-1", "vagueness": 3, "speech_risk": 3, "reason": "stacked", "adjudicator": "x"}
+    ]
     gold, counts = build([_rec()], adj, {"d/art-1": TEXT})
     (g,) = gold
     assert (g["vagueness"], g["speech_risk"], g["method"]) == (3, 3, "adjudicated")
     assert g["first_pass"] == {"vagueness": 2, "speech_risk": 3}
     ev = g["evidence"][0]
-    assert TEXT[ev["start"]:ev["end"]] == ev["text"] == "xuyên tạc lịch sử"
+    assert TEXT[ev["start"] : ev["end"]] == ev["text"] == "xuyên tạc lịch sử"
     assert counts["adjudicated_changed"] == 1
     validate(gold, {"d/art-1": TEXT})
 

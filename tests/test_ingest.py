@@ -105,8 +105,17 @@ def _manifest(tmp: Path, entries: list[dict]) -> Path:
 
 
 def _entry(doc_id: str, path: str | None, **kw) -> dict:
-    e = {"id": doc_id, "lang": "vi", "title": "T", "jurisdiction": "Viet Nam", "year": 2018, "kind": "law",
-         "official": True, "licence": "public domain", "redistribute_text": True}
+    e = {
+        "id": doc_id,
+        "lang": "vi",
+        "title": "T",
+        "jurisdiction": "Viet Nam",
+        "year": 2018,
+        "kind": "law",
+        "official": True,
+        "licence": "public domain",
+        "redistribute_text": True,
+    }
     if path:
         e["path"] = path
     e.update(kw)
@@ -117,7 +126,7 @@ def _entry(doc_id: str, path: str | None, **kw) -> dict:
 MANIFEST_ERRORS = [
     ([_entry("a", "a.txt"), _entry("a", "a.txt")],        "duplicate id 'a'"),
     ([_entry("a", "missing.txt")],                        "points at nothing"),
-    ([{k: v for k, v in _entry("a", "a.txt").items() if k != "licence"}], r"missing required field\(s\) \['licence'\]"),
+    ([_entry("a", "a.txt", licence=None)],                r"missing required field\(s\) \['licence'\]"),
     ([_entry("a", None)],                                 "exactly one of 'path' or 'url'"),
     ([_entry("a", "a.txt", lang="fr")],                   "lang expected one of"),
     ([_entry("a", "a.txt", style="roman")],               "style expected one of"),
@@ -139,16 +148,27 @@ def test_every_document_ends_in_the_output_or_the_report(tmp_path: Path) -> None
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "old.txt").write_bytes(cp1258(VI))
     (tmp_path / "u16.txt").write_bytes(VI.encode("utf-16"))
-    entries = [_entry("ok", "ok.txt"), _entry("bin", "bin.txt"), _entry("empty", "empty.txt"),
-               _entry("old", "old.txt"), _entry("u16", "u16.txt"),
-               _entry("net", None, url="https://example.invalid/x.pdf", format="pdf")]
+    entries = [
+        _entry("ok", "ok.txt"),
+        _entry("bin", "bin.txt"),
+        _entry("empty", "empty.txt"),
+        _entry("old", "old.txt"),
+        _entry("u16", "u16.txt"),
+        _entry("net", None, url="https://example.invalid/x.pdf", format="pdf"),
+    ]
     out, report = tmp_path / "docs.parquet", tmp_path / "report.json"
     params = IngestParams(allow_network=False, min_chars=10, max_failed_fraction=1.0)
     counts = run(_manifest(tmp_path, entries), out, report, params, root=tmp_path)
     assert counts == {"entries": 6, "ok": 3, "skipped": 1, "failed": 2}
     rows = json.loads(report.read_text())["documents"]
     assert {r["doc_id"]: r["status"] for r in rows} == {
-        "ok": "ok", "bin": "failed", "empty": "failed", "old": "ok", "u16": "ok", "net": "skipped"}
+        "ok": "ok",
+        "bin": "failed",
+        "empty": "failed",
+        "old": "ok",
+        "u16": "ok",
+        "net": "skipped",
+    }
     assert all(r.get("reason") for r in rows if r["status"] != "ok")
     docs = pq.read_table(out).to_pandas()
     assert sorted(docs["doc_id"]) == ["ok", "old", "u16"]
@@ -174,7 +194,9 @@ def test_pinned_download_is_served_from_the_cache(tmp_path: Path) -> None:
     good = hashlib.sha256(data).hexdigest()
     entries = [_entry("net", None, url="https://example.invalid/net.txt", sha256=good)]
     params = IngestParams(allow_network=False, min_chars=10, cache_dir=str(cache))
-    counts = run(_manifest(tmp_path, entries), tmp_path / "d.parquet", tmp_path / "r.json", params, root=tmp_path)
+    counts = run(
+        _manifest(tmp_path, entries), tmp_path / "d.parquet", tmp_path / "r.json", params, root=tmp_path
+    )
     assert counts["ok"] == 1
     entries[0]["sha256"] = "0" * 64
     params = IngestParams(allow_network=False, min_chars=10, cache_dir=str(cache), max_failed_fraction=1.0)

@@ -48,7 +48,10 @@ def test_load_params(tmp_path: Path, text: str, expected: object) -> None:
 def test_the_project_params_file_loads_for_every_stage(root: Path) -> None:
     import importlib
 
-    stages = {"ingest": ("pipeline.ingest", "IngestParams"), "segment": ("pipeline.segment", "SegmentParams"),
-              "align": ("pipeline.align", "AlignParams")}
+    stages = {
+        "ingest": ("pipeline.ingest", "IngestParams"),
+        "segment": ("pipeline.segment", "SegmentParams"),
+        "align": ("pipeline.align", "AlignParams"),
+    }
     for stage, (module, cls) in stages.items():
         load_params(getattr(importlib.import_module(module), cls), stage, root / "params.yaml")

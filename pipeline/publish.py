@@ -1,0 +1,494 @@
+"""publish stage: data/scores.parquet + manifest (+ model card, metrics, annotations) → data/publish/.
+
+data/publish/ holds articles.parquet and units.parquet (loadable with
+``datasets.load_dataset("parquet", data_files=...)``), scores.csv, documents.json, a dataset card
+(README.md), the model card (MODEL_CARD.md), reports/ (one HTML page per law + index.html),
+version.json and SHA256SUMS. Text whose manifest entry says ``redistribute_text: false`` never
+reaches it: such rows keep their scores, offsets and evidence categories, with text, headings,
+structural titles and evidence text set to null, and the finished folder is checked for it before
+it replaces the previous one. ``--push-to-hub REPO`` uploads the folder with huggingface_hub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from pipeline import __version__
+from pipeline.io import atomic_path
+from pipeline.params import load_params
+from pipeline.report import TEMPLATES, write_reports
+from pipeline.schema import DIMENSIONS, SCORES_SCHEMA, to_table, validate_frame
+
+log = logging.getLogger(__name__)
+
+# Columns that carry the law's words; null for a document whose text may not be redistributed.
+TEXT_COLUMNS = ("text", "heading", "part", "chapter", "section")
+COLUMN_MEANINGS = {
+    "provision_id": "stable id `<doc_id>/art-<n>[/cl-<k>[/pt-<p>]]`",
+    "doc_id": "document id (see documents.json)",
+    "lang": "`en` or `vi`",
+    "level": "`article`, `clause` or `point`",
+    "article": "article number as printed (`117`, `217a`, `8A`)",
+    "clause": "clause label as printed, or null",
+    "point": "point label as printed, or null",
+    "heading": "the article's title (null when the text is withheld)",
+    "part": "the part it stands in (null when withheld)",
+    "chapter": "the chapter it stands in (null when withheld)",
+    "section": "the section it stands in (null when withheld)",
+    "text": "NFC text of the unit, heading excluded; null when the licence forbids redistribution",
+    "char_start": "offset of the unit in the normalised document text",
+    "char_end": "end offset of the unit in the normalised document text",
+    "parent_id": "the enclosing unit, or null for an article",
+    "vagueness": "probability that the provision is vague (codebook level ≥ 2); articles: max over units",
+    "speech_risk": "probability that it threatens political speech (level ≥ 2); articles: max over units",
+    "vagueness_level": "predicted codebook level 0–3",
+    "speech_risk_level": "predicted codebook level 0–3",
+    "vague_flag": "vagueness at or above the calibrated threshold",
+    "speech_flag": "speech_risk at or above the calibrated threshold",
+    "evidence": "spans {start, end, text, dimension, category, source} in `text`; source lexicon or model",
+    "model_version": "the classifier's id (hash of weights and params)",
+}
+
+
+@dataclass(frozen=True)
+class PublishParams:
+    """Section ``publish`` of params.yaml."""
+
+    version: str = __version__
+    authors: str = "overbroad maintainers"
+    year: int = 2026
+    url: str = ""
+    reports: bool = True
+
+    def __post_init__(self) -> None:
+        if not str(self.version).strip():
+            raise ValueError("publish.version: expected a non-empty version string, found ''")
+        if not 1900 <= int(self.year) <= 2100:
+            raise ValueError(f"publish.year: expected a year, found {self.year!r}")
+
+
+# --- the pure core -------------------------------------------------------------------------------
+
+
+def load_manifest(path: str | Path) -> dict[str, dict[str, Any]]:
+    """corpora/manifest.yaml → {doc_id: entry}; ValueError naming an entry lacking redistribute_text."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    docs = data.get("documents") if isinstance(data, dict) else None
+    if not isinstance(docs, list):
+        raise ValueError(f"{path}: expected a top-level 'documents' list")
+    out = {}
+    for i, e in enumerate(docs, 1):
+        if not isinstance(e, dict) or "id" not in e:
+            raise ValueError(f"{path}: entry {i}: expected a mapping with an 'id'")
+        if not isinstance(e.get("redistribute_text"), bool):
+            raise ValueError(
+                f"{path}: entry {e['id']}: redistribute_text expected true or false, "
+                f"found {e.get('redistribute_text')!r}"
+            )
+        out[str(e["id"])] = e
+    return out
+
+
+def may_publish_text(doc_id: str, manifest: dict[str, dict[str, Any]]) -> bool:
+    """Only a document the manifest lists with ``redistribute_text: true`` has its text published."""
+    return bool(manifest.get(doc_id, {}).get("redistribute_text", False))
+
+
+def strip_withheld(
+    rows: Sequence[dict[str, Any]], manifest: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows with the law's words removed where the manifest forbids redistribution (or lacks the doc)."""
+    out = []
+    for r in rows:
+        if may_publish_text(r["doc_id"], manifest):
+            out.append(r)
+            continue
+        r = {**r, **dict.fromkeys(TEXT_COLUMNS)}
+        r["evidence"] = [{**e, "text": None} for e in r.get("evidence") or []]
+        out.append(r)
+    return out
+
+
+def withheld_strings(
+    rows: Sequence[dict[str, Any]], manifest: dict[str, dict[str, Any]], min_len: int = 12
+) -> set[str]:
+    """The withheld strings long enough to be recognisable (used to check the published files)."""
+    found = set()
+    for r in rows:
+        if may_publish_text(r["doc_id"], manifest):
+            continue
+        vals = [r.get(c) for c in TEXT_COLUMNS] + [e.get("text") for e in r.get("evidence") or []]
+        found |= {v.strip() for v in vals if isinstance(v, str) and len(v.strip()) >= min_len}
+    return found
+
+
+def gold_summary(annotations_dir: str | Path) -> dict[str, Any]:
+    """Counts of the gold judgements under corpora/annotations/ (every *.jsonl, by pass folder)."""
+    n, by_lang, passes, annot = 0, Counter(), Counter(), Counter()
+    levels: dict[str, Counter[int]] = {d: Counter() for d in DIMENSIONS}
+    provs = set()
+    for p in sorted(Path(annotations_dir).rglob("*.jsonl")):
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s: malformed line skipped in the card's counts", p)
+                continue
+            n += 1
+            by_lang[str(rec.get("lang", "?"))] += 1
+            passes[p.parent.name] += 1
+            annot[str(rec.get("annotator", "?"))] += 1
+            provs.add(rec.get("provision_id"))
+            for d in DIMENSIONS:
+                if isinstance(rec.get(d), int):
+                    levels[d][rec[d]] += 1
+    return {
+        "n": n,
+        "by_lang": dict(sorted(by_lang.items())),
+        "passes": sorted(passes),
+        "provisions": len(provs),
+        "annotators": sorted(annot),
+        **{d: [levels[d][k] for k in range(4)] for d in DIMENSIONS},
+    }
+
+
+def metrics_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """metrics/eval.json ({system: {dimension: {lang: {metric: value}}}}) → table rows."""
+    rows = []
+    for system, dims in metrics.items():
+        if not isinstance(dims, dict):
+            continue
+        for dim in DIMENSIONS:
+            langs = dims.get(dim)
+            if not isinstance(langs, dict):
+                continue
+            for lang in ("en", "vi", "all"):
+                m = langs.get(lang)
+                if isinstance(m, dict):
+                    rows.append(
+                        {
+                            "system": system,
+                            "dimension": dim,
+                            "lang": lang,
+                            **{k: _fmt(m.get(k)) for k in ("macro_f1", "auroc", "spearman", "ece", "n")},
+                        }
+                    )
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return "–" if v is None else str(v)
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def _md(v: Any) -> str:
+    return " ".join(str(v if v is not None else "").split()).replace("|", "\\|")
+
+
+def render_card(
+    *,
+    version: str,
+    model_version: str,
+    thresholds: dict[str, float],
+    docs: list[dict[str, Any]],
+    counts: dict[str, int],
+    gold: dict[str, Any],
+    metrics: list[dict[str, Any]],
+    params: PublishParams,
+) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = _md
+    n = counts["rows"]
+    size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000 else "100K<n<1M"
+    schema = [(f.name, str(f.type), COLUMN_MEANINGS.get(f.name, "")) for f in SCORES_SCHEMA]
+    return env.get_template("dataset_card.md.j2").render(
+        version=version,
+        model_version=model_version,
+        thresholds=thresholds,
+        docs=docs,
+        n_docs=len(docs),
+        counts=counts,
+        gold=gold,
+        metrics=metrics,
+        schema=schema,
+        size_category=size,
+        languages=sorted({d["lang"] for d in docs}) or ["en", "vi"],
+        withheld=[d["doc_id"] for d in docs if not d["redistribute_text"]],
+        authors=params.authors,
+        year=params.year,
+        url=params.url,
+    )
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_no_withheld(folder: Path, secrets: set[str]) -> None:
+    """RuntimeError naming the file if any withheld string appears in a published file."""
+    if not secrets:
+        return
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        if p.suffix == ".parquet":
+            t = pq.read_table(p)
+            content = "\n".join(
+                json.dumps(t.column(c).to_pylist(), ensure_ascii=False) for c in t.column_names
+            )
+        else:
+            content = p.read_bytes().decode("utf-8", errors="replace")
+        import html as _html
+
+        content = _html.unescape(content)
+        for s in secrets:
+            if s in content or json.dumps(s, ensure_ascii=False)[1:-1] in content:
+                raise RuntimeError(f"{p.name}: contains text withheld by the manifest ({s[:30]!r}…)")
+
+
+# --- I/O shell -----------------------------------------------------------------------------------
+
+
+def _read_thresholds(model_dir: Path) -> dict[str, float]:
+    from pipeline.score import read_thresholds
+
+    return read_thresholds(model_dir) if model_dir.is_dir() else dict.fromkeys(DIMENSIONS, 0.5)
+
+
+def run(
+    scores_path: str | Path,
+    manifest_path: str | Path,
+    out_dir: str | Path,
+    params: PublishParams,
+    model_dir: str | Path = "models/classifier",
+    metrics_path: str | Path | None = "metrics/eval.json",
+    annotations_dir: str | Path | None = "corpora/annotations",
+) -> dict[str, Any]:
+    """Build data/publish/ atomically (a failed run leaves the previous folder intact); return counts."""
+    table = pq.read_table(scores_path)
+    validate_frame(table, SCORES_SCHEMA, str(scores_path))
+    manifest = load_manifest(manifest_path)
+    raw = table.select([f.name for f in SCORES_SCHEMA]).to_pylist()
+    missing = sorted({r["doc_id"] for r in raw} - set(manifest))
+    if missing:
+        log.warning("documents not in the manifest, published without text: %s", missing)
+    secrets = withheld_strings(raw, manifest)
+    rows = strip_withheld(raw, manifest)
+    articles = [r for r in rows if r["level"] == "article"]
+    units = [r for r in rows if r["level"] != "article"]
+    model_dir = Path(model_dir)
+    model_version = next((str(r["model_version"]) for r in rows), "")
+    per_doc = Counter(r["doc_id"] for r in rows)
+    docs = []
+    for doc_id in sorted(per_doc):
+        m = manifest.get(doc_id, {})
+        docs.append(
+            {
+                "doc_id": doc_id,
+                "title": m.get("title", doc_id),
+                "jurisdiction": m.get("jurisdiction", ""),
+                "year": m.get("year"),
+                "lang": m.get("lang", ""),
+                "kind": m.get("kind", ""),
+                "status": "official"
+                if m.get("official")
+                else f"translation of {m.get('translation_of')}"
+                if m.get("translation_of")
+                else "unofficial",
+                "translation_of": m.get("translation_of"),
+                "source": m.get("source", ""),
+                "source_url": m.get("source_url") or m.get("url"),
+                "licence": m.get("licence", "unknown"),
+                "redistribute_text": may_publish_text(doc_id, manifest),
+                "rows": per_doc[doc_id],
+                "articles": sum(r["level"] == "article" for r in rows if r["doc_id"] == doc_id),
+            }
+        )
+    counts = {
+        "rows": len(rows),
+        "articles": len(articles),
+        "units": len(units),
+        "documents": len(docs),
+        "withheld_documents": sum(not d["redistribute_text"] for d in docs),
+    }
+    metrics: dict[str, Any] = {}
+    if metrics_path is not None and Path(metrics_path).is_file():
+        metrics = json.loads(Path(metrics_path).read_text(encoding="utf-8"))
+    else:
+        log.warning("no metrics at %s: the dataset card says so", metrics_path)
+    gold = (
+        gold_summary(annotations_dir)
+        if annotations_dir is not None and Path(annotations_dir).is_dir()
+        else {
+            "n": 0,
+            "by_lang": {},
+            "passes": [],
+            "provisions": 0,
+            "annotators": [],
+            "vagueness": [],
+            "speech_risk": [],
+        }
+    )
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a published folder is world-readable
+        pq.write_table(to_table(articles, SCORES_SCHEMA), tmp / "articles.parquet")
+        pq.write_table(to_table(units, SCORES_SCHEMA), tmp / "units.parquet")
+        _write_csv(rows, tmp / "scores.csv")
+        (tmp / "documents.json").write_text(
+            json.dumps(docs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        card = model_dir / "README.md"
+        if card.is_file():
+            (tmp / "MODEL_CARD.md").write_text(card.read_text(encoding="utf-8"), encoding="utf-8")
+        else:
+            log.warning("%s: no model card; MODEL_CARD.md says so", card)
+            (tmp / "MODEL_CARD.md").write_text(
+                f"# Model card\n\nNo model card was found at {card} when "
+                f"dataset version {params.version} was built.\n",
+                encoding="utf-8",
+            )
+        (tmp / "README.md").write_text(
+            render_card(
+                version=params.version,
+                model_version=model_version,
+                thresholds=_read_thresholds(model_dir),
+                docs=docs,
+                counts=counts,
+                gold=gold,
+                metrics=metrics_rows(metrics),
+                params=params,
+            ),
+            encoding="utf-8",
+        )
+        if params.reports:
+            counts |= write_reports(rows, manifest, tmp / "reports", params.version)
+        (tmp / "version.json").write_text(
+            json.dumps(
+                {
+                    "version": params.version,
+                    "model_version": model_version,
+                    "pipeline_version": __version__,
+                    "scores_sha256": sha256_file(Path(scores_path)),
+                    **counts,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        check_no_withheld(tmp, secrets)
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        sums = "".join(f"{sha256_file(p)}  {p.relative_to(tmp).as_posix()}\n" for p in files)
+        (tmp / "SHA256SUMS").write_text(sums, encoding="utf-8")
+        counts["files"] = len(files) + 1
+    return counts
+
+
+def _write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    names = [f.name for f in SCORES_SCHEMA]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=names)
+        w.writeheader()
+        for r in rows:
+            w.writerow(
+                {
+                    **{k: r.get(k) for k in names},
+                    "evidence": json.dumps(r.get("evidence") or [], ensure_ascii=False),
+                }
+            )
+
+
+def push_to_hub(
+    folder: str | Path,
+    repo_id: str,
+    token: str | None = None,
+    private: bool = False,
+    message: str | None = None,
+) -> str:
+    """Upload the published folder as a Hugging Face dataset repo; return the commit URL."""
+    folder = Path(folder)
+    if not (folder / "README.md").is_file():
+        raise FileNotFoundError(f"{folder}: no published dataset here (run `overbroad publish` first)")
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise RuntimeError("HF_HUB_OFFLINE is set: run with HF_HUB_OFFLINE=0 and a network to push")
+    import huggingface_hub
+
+    token = token or huggingface_hub.get_token()
+    if not token:
+        raise RuntimeError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
+    api = huggingface_hub.HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    version = json.loads((folder / "version.json").read_text(encoding="utf-8")).get("version", "")
+    info = api.upload_folder(
+        folder_path=str(folder),
+        repo_id=repo_id,
+        repo_type="dataset",
+        commit_message=message or f"overbroad dataset {version}",
+    )
+    return str(getattr(info, "commit_url", info))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="overbroad publish", description=__doc__.splitlines()[0])
+    ap.add_argument("--scores", default="data/scores.parquet")
+    ap.add_argument("--manifest", default="corpora/manifest.yaml")
+    ap.add_argument("--model", default="models/classifier")
+    ap.add_argument("--metrics", default="metrics/eval.json")
+    ap.add_argument("--annotations", default="corpora/annotations")
+    ap.add_argument("--out", default="data/publish")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument(
+        "--push-to-hub", metavar="REPO", default=None, help="upload data/publish to this dataset repo"
+    )
+    ap.add_argument("--private", action="store_true", help="create the hub repo as private")
+    ap.add_argument(
+        "--skip-build", action="store_true", help="push the existing folder without rebuilding it"
+    )
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if not args.skip_build:
+            params = load_params(PublishParams, "publish", args.params)
+            counts = run(
+                args.scores, args.manifest, args.out, params, args.model, args.metrics, args.annotations
+            )
+            log.info("publish: %s", counts)
+        if args.push_to_hub:
+            log.info("pushed: %s", push_to_hub(args.out, args.push_to_hub, private=args.private))
+    except (FileNotFoundError, ValueError, RuntimeError, pa.ArrowInvalid) as e:
+        log.error("publish: %s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

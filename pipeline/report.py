@@ -1,0 +1,192 @@
+"""HTML reports: score rows → reports/<doc_id>.html (one per law) and reports/index.html.
+
+Static files with inline CSS and a few lines of inline JavaScript (sorting), no CDN and no server.
+Every article shows its two scores and its text with the evidence highlighted; all text is HTML-escaped.
+Where a document's text may not be redistributed, the page shows the scores and evidence categories only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Sorts a table.sortable by the clicked th.sort column (data-v when present, else the cell text).
+SORT_JS = """
+document.querySelectorAll("table.sortable").forEach(function (t) {
+  t.querySelectorAll("th.sort").forEach(function (th) {
+    th.addEventListener("click", function () {
+      var i = Array.prototype.indexOf.call(th.parentNode.children, th), num = th.dataset.type === "num";
+      var asc = th.dataset.dir === "desc"; th.dataset.dir = asc ? "asc" : "desc";
+      var tb = t.tBodies[0], rows = Array.prototype.slice.call(tb.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[i].dataset.v || a.cells[i].textContent;
+        var y = b.cells[i].dataset.v || b.cells[i].textContent;
+        if (num) { x = parseFloat(x); y = parseFloat(y); }
+        return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+      });
+      rows.forEach(function (r) { tb.appendChild(r); });
+    });
+  });
+});
+"""
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def highlight(text: str, evidence: Sequence[dict[str, Any]]) -> Markup:
+    """``text`` escaped, with every evidence span wrapped in <mark> (overlaps split into segments)."""
+    spans = [e for e in evidence if 0 <= e["start"] < e["end"] <= len(text)]
+    cuts = sorted({0, len(text)} | {e["start"] for e in spans} | {e["end"] for e in spans})
+    out: list[str] = []
+    for s, t in zip(cuts, cuts[1:], strict=False):
+        seg = escape(text[s:t])
+        cover = [e for e in spans if e["start"] <= s and t <= e["end"]]
+        if not cover:
+            out.append(str(seg))
+            continue
+        dims = {e["dimension"] for e in cover}
+        cls = "both" if len(dims) > 1 else next(iter(dims))
+        if any(e["source"] == "model" for e in cover):
+            cls += " model"
+        title = "; ".join(sorted({f"{e['dimension']}:{e['category']} ({e['source']})" for e in cover}))
+        out.append(f'<mark class="{escape(cls)}" title="{escape(title)}">{seg}</mark>')
+    return Markup("".join(out))
+
+
+def provenance(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The law's provenance from its manifest entry, as (label, value) rows."""
+    rows = [
+        ("Document id", meta.get("id") or meta.get("doc_id")),
+        ("Jurisdiction", meta.get("jurisdiction")),
+        ("Year", meta.get("year")),
+        ("Kind", meta.get("kind")),
+        ("Language", meta.get("lang")),
+        ("Status", "official text" if meta.get("official") else "translation or unofficial text"),
+        ("Translation of", meta.get("translation_of")),
+        ("Source", meta.get("source")),
+        ("Source URL", meta.get("source_url") or meta.get("url")),
+        ("Licence", meta.get("licence")),
+        ("Text redistributed", "yes" if meta.get("redistribute_text", True) else "no (withheld)"),
+    ]
+    return [(k, str(v)) for k, v in rows if v not in (None, "")]
+
+
+def _unit_label(r: dict[str, Any]) -> str:
+    parts = [f"cl. {r['clause']}" if r.get("clause") else "", f"pt. {r['point']}" if r.get("point") else ""]
+    return " ".join(p for p in parts if p)
+
+
+def render_document(
+    doc_id: str, rows: Sequence[dict[str, Any]], meta: dict[str, Any], model_version: str
+) -> str:
+    """One law's score rows → its HTML page."""
+    withheld = not meta.get("redistribute_text", True)
+    units: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["level"] != "article":
+            units.setdefault(str(r["article"]), []).append(r)
+    articles = []
+    for i, r in enumerate(r for r in rows if r["level"] == "article"):
+        ev = list(r.get("evidence") or [])
+        text = r.get("text")
+        articles.append(
+            {
+                **{
+                    k: r[k]
+                    for k in (
+                        "article",
+                        "heading",
+                        "vagueness",
+                        "speech_risk",
+                        "vagueness_level",
+                        "speech_risk_level",
+                        "vague_flag",
+                        "speech_flag",
+                    )
+                },
+                "heading": None if withheld else r.get("heading"),
+                "order": i,
+                "anchor": f"art-{r['article']}",
+                "withheld": withheld or text is None,
+                "html": Markup("") if withheld or text is None else highlight(text, ev),
+                "categories": sorted(Counter(f"{e['dimension']}:{e['category']}" for e in ev).items()),
+                "units": [
+                    {"label": _unit_label(u), "vagueness": u["vagueness"], "speech_risk": u["speech_risk"]}
+                    for u in units.get(str(r["article"]), [])
+                ],
+            }
+        )
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            doc={"title": meta.get("title") or doc_id, "lang": meta.get("lang") or "und"},
+            provenance=provenance({**meta, "id": doc_id}),
+            articles=articles,
+            model_version=model_version,
+            script=Markup(SORT_JS),
+        )
+    )
+
+
+def render_index(docs: Sequence[dict[str, Any]], version: str, model_version: str) -> str:
+    """Summary rows of every law → index.html."""
+    return (
+        _env()
+        .get_template("index.html.j2")
+        .render(docs=docs, version=version, model_version=model_version, script=Markup(SORT_JS))
+    )
+
+
+def write_reports(
+    rows: Sequence[dict[str, Any]], manifest: dict[str, dict[str, Any]], out_dir: str | Path, version: str
+) -> dict[str, int]:
+    """Score rows (already stripped of withheld text) → out_dir/<doc_id>.html + index.html."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_doc: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_doc.setdefault(r["doc_id"], []).append(r)
+    model_version = next((str(r["model_version"]) for r in rows), "")
+    index = []
+    for doc_id, drows in sorted(by_doc.items()):
+        meta = manifest.get(doc_id, {})
+        (out_dir / f"{doc_id}.html").write_text(
+            render_document(doc_id, drows, meta, model_version), encoding="utf-8"
+        )
+        arts = [r for r in drows if r["level"] == "article"]
+        index.append(
+            {
+                "doc_id": doc_id,
+                "href": f"{doc_id}.html",
+                "title": meta.get("title") or doc_id,
+                "jurisdiction": meta.get("jurisdiction", ""),
+                "year": meta.get("year", ""),
+                "lang": meta.get("lang", ""),
+                "licence": meta.get("licence", ""),
+                "redistribute_text": meta.get("redistribute_text", True),
+                "articles": len(arts),
+                "max_vagueness": max((r["vagueness"] for r in arts), default=0.0),
+                "max_speech_risk": max((r["speech_risk"] for r in arts), default=0.0),
+                "flagged": sum(bool(r["vague_flag"] or r["speech_flag"]) for r in arts),
+            }
+        )
+    (out_dir / "index.html").write_text(render_index(index, version, model_version), encoding="utf-8")
+    return {"reports": len(by_doc)}

@@ -1,0 +1,132 @@
+"""bulk scoring: Pháp điển labels, chunked and resumable runs on a tiny synthetic archive."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from test_score import LEXICON_YAML, VI_TEXT, ExplodingScorer
+
+from pipeline.bulk import BulkParams, map_phap_dien, read_archive, run, segment_bulk
+from pipeline.lexicon import Lexicon
+from pipeline.schema import SCORES_SCHEMA
+
+PHAP_DIEN_TEXT = """\
+Chương I
+NHỮNG QUY ĐỊNH CHUNG
+Điều 1.11.LQ.1. Phạm vi điều chỉnh
+(Điều 1 Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội)
+Luật này quy định về bảo đảm trật tự, an toàn xã hội trên không gian mạng.
+Điều 1.11.NĐ.1.1. Đối tượng áp dụng
+(Điều 1 Nghị định số 13/2023/NĐ-CP)
+1. Nghị định này áp dụng đối với:
+a) Cơ quan, tổ chức;
+b) Cá nhân.
+Điều 36. Điều khoản được trích dẫn
+2. Nội dung trích dẫn.
+Điều 1.11.LQ.2. Giải thích từ ngữ
+Tuyên truyền chống Nhà nước là hành vi bị nghiêm cấm.
+"""
+
+
+def make_archive(path: Path, docs: dict[str, str]) -> Path:
+    name = path.name.removesuffix(".tar.xz")
+    manifest = [{"file": f, "title": f.removesuffix(".txt")} for f in docs]
+    with tarfile.open(path, "w:xz") as tar:
+        for fname, text in [*docs.items(), ("MANIFEST.json", json.dumps(manifest))]:
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(f"{name}/{fname}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> dict[str, Path]:
+    lex = tmp_path / "lexicon.yaml"
+    lex.write_text(LEXICON_YAML, encoding="utf-8")
+    docs = {f"Luat-{i}.txt": VI_TEXT for i in range(4)} | {"an-ninh__an-ninh-mang.txt": PHAP_DIEN_TEXT}
+    return {
+        "archive": make_archive(tmp_path / "vn-test-bulk.tar.xz", docs),
+        "lexicon": lex,
+        "out": tmp_path / "bulk",
+    }
+
+
+def test_phap_dien_labels_are_mapped_with_same_length() -> None:
+    mapped, mapping = map_phap_dien(PHAP_DIEN_TEXT)
+    assert len(mapped) == len(PHAP_DIEN_TEXT)
+    assert list(mapping.values()) == ["1.11.LQ.1", "1.11.NĐ.1.1", "1.11.LQ.2"]
+
+
+def test_phap_dien_document_segments(corpus: dict[str, Path]) -> None:
+    doc = next(d for d in read_archive(corpus["archive"]) if "an-ninh" in d.doc_id)
+    assert doc.doc_id == "vn-test-bulk.an-ninh__an-ninh-mang"
+    provs, _ = segment_bulk(doc, BulkParams(levels=("article", "clause", "point")).segment_params())
+    ids = [p.provision_id for p in provs]
+    assert ids[:3] == [
+        f"{doc.doc_id}/art-1.11.LQ.1",
+        f"{doc.doc_id}/art-1.11.NĐ.1.1",
+        f"{doc.doc_id}/art-1.11.NĐ.1.1/cl-1",
+    ]
+    assert f"{doc.doc_id}/art-1.11.NĐ.1.1/cl-1/pt-a" in ids and f"{doc.doc_id}/art-1.11.LQ.2" in ids
+    assert all(doc.text[p.char_start : p.char_end] == p.text for p in provs)
+    # the quoted plain "Điều 36." stays inside the article that quotes it
+    assert not any(p.article == "36" for p in provs)
+    assert next(p for p in provs if p.article == "1.11.LQ.1").heading == "Phạm vi điều chỉnh"
+
+
+def test_bulk_run_writes_chunks_and_resume_skips_done_ones(corpus: dict[str, Path]) -> None:
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon")
+    counts = run([corpus["archive"]], corpus["out"], params, "no-model", corpus["lexicon"])
+    chunks = sorted((corpus["out"] / "vn-test-bulk").glob("chunk-*.parquet"))
+    assert counts["chunks"] == len(chunks) == 3 and counts["scored"] == 3 and counts["failed"] == 0
+    rows = [r for c in chunks for r in pq.read_table(c).to_pylist()]
+    assert pq.read_schema(chunks[0]).remove_metadata().equals(SCORES_SCHEMA)
+    assert {r["level"] for r in rows} == {"article"} and counts["rows"] == len(rows) == 4 * 3 + 3
+    mtimes = [c.stat().st_mtime_ns for c in chunks]
+    again = run([corpus["archive"]], corpus["out"], params, "no-model", corpus["lexicon"])
+    assert again["done_before"] == 3 and again["scored"] == 0
+    assert [c.stat().st_mtime_ns for c in chunks] == mtimes
+    report = json.loads((corpus["out"] / "vn-test-bulk" / "report.json").read_text())
+    assert len(report["documents"]) == 5
+
+
+def test_interrupted_bulk_resumes_from_the_last_finished_chunk(corpus: dict[str, Path]) -> None:
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon")
+    lexicon = Lexicon.load(corpus["lexicon"])
+    with pytest.raises(KeyboardInterrupt):
+        run(
+            [corpus["archive"]],
+            corpus["out"],
+            params,
+            "no-model",
+            corpus["lexicon"],
+            scorer=ExplodingScorer(lexicon, fail_at=2, exc=KeyboardInterrupt),
+        )
+    folder = corpus["out"] / "vn-test-bulk"
+    assert [p.name for p in folder.iterdir()] == ["chunk-00000.parquet"]  # no half-written chunk
+    counts = run([corpus["archive"]], corpus["out"], params, "no-model", corpus["lexicon"])
+    assert counts["done_before"] == 1 and counts["scored"] == 2
+
+
+def test_changed_params_redo_chunks(corpus: dict[str, Path]) -> None:
+    run(
+        [corpus["archive"]],
+        corpus["out"],
+        BulkParams(docs_per_chunk=2, scorer="lexicon"),
+        "x",
+        corpus["lexicon"],
+    )
+    counts = run(
+        [corpus["archive"]],
+        corpus["out"],
+        BulkParams(docs_per_chunk=2, scorer="lexicon", levels=("article", "clause")),
+        "x",
+        corpus["lexicon"],
+    )
+    assert counts["scored"] == 3 and counts["done_before"] == 0
