@@ -71,6 +71,12 @@ class ScoreParams:
     device: str = "auto"  # "auto" picks the GPU when there is one
     int8: bool = False  # dynamic int8 quantisation of the classifier (CPU only)
     seed: int = 13
+    # "context": encode each article once; its clauses and points are scored from their own tokens in
+    # the article's context and model evidence is the exact token decomposition of the linear heads
+    # (pipeline.context_score). "separate": encode every unit on its own; evidence by occlusion.
+    units: str = "context"
+    attribution_min_z: float = 1.0  # context evidence: words this many s.d. above the unit's mean
+    articles_per_chunk: int = 64
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -84,6 +90,10 @@ class ScoreParams:
             )
         if self.attribution not in ("occlusion", "none"):
             raise ValueError(f"score.attribution: expected occlusion or none, found {self.attribution!r}")
+        if self.units not in ("context", "separate"):
+            raise ValueError(f"score.units: expected 'context' or 'separate', found {self.units!r}")
+        if self.articles_per_chunk < 1:
+            raise ValueError(f"score.articles_per_chunk: expected >= 1, found {self.articles_per_chunk}")
         if self.attribution_window < 1 or self.attribution_top_k < 0 or self.attribution_max_words < 1:
             raise ValueError(
                 "score.attribution_window/top_k/max_words: expected positive integers, found "
@@ -149,6 +159,11 @@ class ModelScorer:
         self.thresholds = {d: float(self._clf.calibration.threshold[d]) for d in DIMENSIONS}
         self.version = str(self._clf.model_version)
         self.batch_size = batch_size
+
+    @property
+    def classifier(self) -> Any:
+        """The loaded :class:`~pipeline.model.Classifier` (for in-context scoring)."""
+        return self._clf
 
     def score_texts(self, texts: Sequence[str], langs: Sequence[str]) -> list[dict[str, Any]]:
         return self._clf.score_texts(list(texts), list(langs), batch_size=self.batch_size)
@@ -315,6 +330,88 @@ def _has_children(rows: Sequence[dict[str, Any]]) -> set[str]:
     return {r["parent_id"] for r in rows if r.get("parent_id")}
 
 
+def score_in_context(
+    rows: Sequence[dict[str, Any]], scorer: ModelScorer, lexicon: Lexicon | None, params: ScoreParams
+) -> tuple[list[dict[str, Any] | None], dict[int, list[Evidence]]]:
+    """Each article encoded once; its units scored in context; evidence from token contributions.
+
+    Returns one prediction per row (None where the row's article is not among the rows, or the unit
+    holds no token: the caller scores those on their own) and the model evidence per row index.
+    """
+    from pipeline.context_score import ContextScorer, Item, predictions, word_spans
+
+    ctx = ContextScorer(scorer.classifier, params.batch_size)
+    parents = _has_children(rows)
+    units: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        if r["level"] != "article":
+            units.setdefault((r["doc_id"], r["article"]), []).append(i)
+    articles = [i for i, r in enumerate(rows) if r["level"] == "article"]
+    preds: list[dict[str, Any] | None] = [None] * len(rows)
+    model_ev: dict[int, list[Evidence]] = {}
+    attribute = params.attribution != "none" and params.attribution_top_k > 0
+    chunks = [
+        articles[k : k + params.articles_per_chunk]
+        for k in range(0, len(articles), params.articles_per_chunk)
+    ]
+    with inference_mode(), tqdm(total=len(articles), desc="score", unit="article", disable=None) as bar:
+        for chunk in chunks:
+            items, members = [], []
+            for ai in chunk:
+                a = rows[ai]
+                kids = units.get((a["doc_id"], a["article"]), [])
+                spans = tuple(
+                    (
+                        int(rows[u]["char_start"]) - int(a["char_start"]),
+                        int(rows[u]["char_end"]) - int(a["char_start"]),
+                    )
+                    for u in kids
+                )
+                items.append(Item(a["text"] or "", a["lang"], spans))
+                members.append((ai, kids))
+            results = ctx.run(items)
+            for (ai, kids), res, item in zip(members, results, items, strict=True):
+                preds[ai] = predictions(scorer.classifier, res.article_logits[None])[0]
+                for u, lg in zip(kids, res.unit_logits, strict=True):
+                    if lg is not None:
+                        preds[u] = predictions(scorer.classifier, lg[None])[0]
+                if not attribute:
+                    continue
+                leaves = [(ai, (0, len(item.text)))] if rows[ai]["provision_id"] not in parents else []
+                leaves += [
+                    (u, sp)
+                    for u, sp in zip(kids, item.units, strict=True)
+                    if rows[u]["provision_id"] not in parents
+                ]
+                for idx, (s0, e0) in leaves:
+                    p = preds[idx]
+                    if p is None:
+                        continue
+                    hot_dims = [d for d in DIMENSIONS if float(p[d]) >= params.attribution_min_score]
+                    if not hot_dims:
+                        continue
+                    text = rows[idx]["text"] or ""
+                    lex = lexicon.evidence(text, rows[idx]["lang"]) if lexicon is not None else []
+                    found = word_spans(
+                        item.text,
+                        res.tokens,
+                        res.contrib,
+                        s0,
+                        e0,
+                        params.attribution_top_k,
+                        params.attribution_min_z,
+                    )
+                    evs = []
+                    for d in hot_dims:
+                        for a, b, _w in found[d]:
+                            a, b = a - s0, b - s0
+                            if text[a:b]:
+                                evs.append(Evidence(a, b, text[a:b], d, _category(a, b, d, lex), "model"))
+                    model_ev[idx] = evs
+            bar.update(len(chunk))
+    return preds, model_ev
+
+
 def score_provisions(
     rows: Sequence[dict[str, Any]], scorer: Scorer, lexicon: Lexicon | None, params: ScoreParams
 ) -> list[dict[str, Any]]:
@@ -322,19 +419,32 @@ def score_provisions(
     rows = [r for r in rows if r["level"] in params.levels]
     texts = [r["text"] or "" for r in rows]
     langs = [r["lang"] for r in rows]
-    preds = predict(scorer, texts, langs, params.batch_size)
     parents = _has_children(rows)
     out = []
     attribute = params.attribution != "none" and params.attribution_top_k > 0
-    todo = [
-        i
-        for i, r in enumerate(rows)
-        if attribute
-        and r["provision_id"] not in parents
-        and max(float(preds[i][d]) for d in DIMENSIONS) >= params.attribution_min_score
-    ]
-    todo_set = set(todo)
     model_ev: dict[int, list[Evidence]] = {}
+    if params.units == "context" and isinstance(scorer, ModelScorer):
+        found, model_ev = score_in_context(rows, scorer, lexicon, params)
+        rest = [i for i, p in enumerate(found) if p is None]
+        if rest:
+            for i, p in zip(
+                rest,
+                predict(scorer, [texts[i] for i in rest], [langs[i] for i in rest], params.batch_size),
+                strict=True,
+            ):
+                found[i] = p
+        preds = [p for p in found if p is not None]
+        todo: list[int] = []
+    else:
+        preds = predict(scorer, texts, langs, params.batch_size)
+        todo = [
+            i
+            for i, r in enumerate(rows)
+            if attribute
+            and r["provision_id"] not in parents
+            and max(float(preds[i][d]) for d in DIMENSIONS) >= params.attribution_min_score
+        ]
+    todo_set = set(todo) | set(model_ev)
     if todo:
         with inference_mode():
             for i in tqdm(todo, desc="attribute", unit="prov", disable=None):
@@ -355,7 +465,9 @@ def score_provisions(
         row["evidence"] = [_ev_dict(e) for e in _dedupe(ev)]
         row["model_version"] = scorer.version
         out.append(row)
-    out = aggregate_articles(out)
+    out = aggregate_articles(
+        out, take_max=not (params.units == "context" and isinstance(scorer, ModelScorer))
+    )
     for row in out:
         for d in DIMENSIONS:
             row[FLAG_COLUMN[d]] = bool(row[d] >= scorer.thresholds[d])
@@ -377,8 +489,13 @@ def _dedupe(evs: Sequence[Evidence | dict[str, Any]]) -> list[Evidence | dict[st
     return sorted(out, key=lambda e: (_ev_dict(e)["start"], _ev_dict(e)["end"], _ev_dict(e)["dimension"]))
 
 
-def aggregate_articles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each article takes the maximum score and level over itself and its units, and their evidence.
+def aggregate_articles(rows: list[dict[str, Any]], take_max: bool = True) -> list[dict[str, Any]]:
+    """Each article collects its units' evidence and, with ``take_max``, their maximum score and level.
+
+    In-context scoring (``score.units: context``) keeps the article's own score: it is the maximum over
+    the article's windows, which cover every clause and point, and it is the score the classifier was
+    trained and evaluated on. Scoring units separately (``separate``) takes the maximum over the article
+    and its units, so the article is as vague as its worst clause either way.
 
     A unit's evidence is shifted into the article's text (units are slices of the same document text,
     so ``unit.char_start - article.char_start`` is the shift); only spans that slice back are kept.
@@ -394,9 +511,10 @@ def aggregate_articles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append(r)
             continue
         r = dict(r)
-        for d in DIMENSIONS:
-            r[d] = max([r[d]] + [u[d] for u in units])
-            r[f"{d}_level"] = max([r[f"{d}_level"]] + [u[f"{d}_level"] for u in units])
+        if take_max:
+            for d in DIMENSIONS:
+                r[d] = max([r[d]] + [u[d] for u in units])
+                r[f"{d}_level"] = max([r[f"{d}_level"]] + [u[f"{d}_level"] for u in units])
         evs = list(r["evidence"])
         text = r["text"] or ""
         for u in units:
