@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import re
+import shutil
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from pipeline.schema import DIMENSIONS
+from pipeline.schema import ALL_CATEGORIES, DIMENSIONS, LANGS
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ FLAG_CUT = 1  # index of P(level >= 2), the probability the contract calls `vagu
 HEADS_FILE = "heads.safetensors"
 CALIBRATION_FILE = "calibration.json"
 CONFIG_FILE = "overbroad.json"
+LEXICON_FILE = "lexicon.yaml"  # the lexicon the heads' lexicon features were trained with
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,6 +126,75 @@ def length_buckets(
 
 
 # ---------------------------------------------------------------------------------------------
+# Lexicon features
+# ---------------------------------------------------------------------------------------------
+
+LEX_COUNT_CAP = 4  # marker-count features saturate at this many distinct markers
+
+
+class LexiconFeatures:
+    """A window's text → a small vector of codebook-lexicon features, concatenated to its pooled vector.
+
+    Per codebook category: the noisy-or of the weights of the distinct markers found; per dimension:
+    the lexicon score (noisy-or over all its markers) and the number of distinct markers found
+    (capped at ``LEX_COUNT_CAP``, scaled to [0, 1]). Without a language (callers that pass no
+    ``langs``) the element-wise maximum over both languages' features is used.
+    """
+
+    def __init__(self, lexicon: Any, path: str | Path):
+        self.lexicon = lexicon
+        self.path = Path(path)
+        self.names = (
+            [f"cat:{c}" for c in ALL_CATEGORIES]
+            + [f"score:{d}" for d in DIMENSIONS]
+            + [f"count:{d}" for d in DIMENSIONS]
+        )
+        self._cat = {c: i for i, c in enumerate(ALL_CATEGORIES)}
+
+    @classmethod
+    def load(cls, path: str | Path) -> LexiconFeatures:
+        from pipeline.lexicon import Lexicon
+
+        return cls(Lexicon.load(path), path)
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+    def features(self, text: str, lang: str | None) -> np.ndarray:
+        """One text → [size] float32 features."""
+        if lang not in LANGS:
+            return np.max(np.stack([self.features(text, lg) for lg in LANGS]), axis=0)
+        n_cat = len(ALL_CATEGORIES)
+        out = np.zeros(self.size, dtype=np.float32)
+        seen: set[str] = set()
+        for m in self.lexicon.find(text, lang):
+            mk = m.marker
+            if mk.id in seen:
+                continue
+            seen.add(mk.id)
+            c = self._cat[mk.category]
+            out[c] = 1.0 - (1.0 - out[c]) * (1.0 - mk.weight)
+            j = DIMENSIONS.index(mk.dimension)
+            out[n_cat + j] = 1.0 - (1.0 - out[n_cat + j]) * (1.0 - mk.weight)
+            out[n_cat + len(DIMENSIONS) + j] += 1.0
+        counts = out[n_cat + len(DIMENSIONS) :]
+        out[n_cat + len(DIMENSIONS) :] = np.minimum(counts, LEX_COUNT_CAP) / LEX_COUNT_CAP
+        return out
+
+    def window_features(
+        self, texts: Sequence[str], langs: Sequence[str | None] | None, windows: Sequence[Window]
+    ) -> np.ndarray:
+        """Windows of ``texts`` → [W, size] features of each window's character span."""
+        norm = [unicodedata.normalize("NFC", t or "") for t in texts]
+        out = np.zeros((len(windows), self.size), dtype=np.float32)
+        for i, w in enumerate(windows):
+            lang = langs[w.text_index] if langs is not None else None
+            out[i] = self.features(norm[w.text_index][w.start : w.end], lang)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
 # The network
 # ---------------------------------------------------------------------------------------------
 
@@ -131,16 +202,26 @@ def length_buckets(
 class OrdinalHeads(nn.Module):
     """Pooled vector → per dimension one score and three rank-consistent cumulative logits."""
 
-    def __init__(self, hidden: int, n_dims: int = len(DIMENSIONS), dropout: float = 0.1):
+    def __init__(self, hidden: int, n_dims: int = len(DIMENSIONS), dropout: float = 0.1, n_lex: int = 0):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.score = nn.Linear(hidden, n_dims)
         # biases b_1 > b_2 > b_3 at start, so P(>=1) > P(>=2) > P(>=3)
         self.bias = nn.Parameter(torch.tensor([[1.0, -1.0, -2.5]] * n_dims))
+        self.n_lex = n_lex
+        # the lexicon-feature half of the concatenated [pooled; lexicon] input (zero at start)
+        self.lex = nn.Linear(n_lex, n_dims, bias=False) if n_lex else None
+        if self.lex is not None:
+            nn.init.zeros_(self.lex.weight)
 
-    def window_scores(self, pooled: torch.Tensor) -> torch.Tensor:
-        """[W, H] → [W, D] scores."""
-        return self.score(self.dropout(pooled))
+    def window_scores(self, pooled: torch.Tensor, lex: torch.Tensor | None = None) -> torch.Tensor:
+        """[W, H] (and [W, n_lex] lexicon features) → [W, D] scores."""
+        out = self.score(self.dropout(pooled))
+        if self.lex is not None:
+            if lex is None:
+                raise ValueError(f"these heads read {self.n_lex} lexicon features per window; none given")
+            out = out + self.lex(lex.to(out.dtype))
+        return out
 
     def cumulative(self, scores: torch.Tensor) -> torch.Tensor:
         """[B, D] scores → [B, D, 3] logits of P(level >= k)."""
@@ -173,10 +254,10 @@ class TwoHeadModel(nn.Module):
     token ids (the CPU profile trains only the upper layers, whose inputs do not change).
     """
 
-    def __init__(self, encoder: nn.Module, dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, dropout: float = 0.1, n_lex: int = 0):
         super().__init__()
         self.encoder = encoder
-        self.heads = OrdinalHeads(int(encoder.config.hidden_size), dropout=dropout)
+        self.heads = OrdinalHeads(int(encoder.config.hidden_size), dropout=dropout, n_lex=n_lex)
 
     def layers(self) -> nn.ModuleList:
         enc = getattr(self.encoder, "encoder", None)
@@ -209,13 +290,14 @@ class TwoHeadModel(nn.Module):
         input_ids: torch.Tensor | None = None,
         hidden: torch.Tensor | None = None,
         from_layer: int = 0,
+        lex: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Windows → [n_bags, D, 3] cumulative logits (max over each text's windows)."""
         if hidden is not None:
             pooled = self.pooled_from(hidden, attention_mask, from_layer)
         else:
             pooled = self.pooled(input_ids, attention_mask)
-        scores = bag_max(self.heads.window_scores(pooled), bag_index, n_bags)
+        scores = bag_max(self.heads.window_scores(pooled, lex), bag_index, n_bags)
         return self.heads.cumulative(scores)
 
 
@@ -363,7 +445,14 @@ class Classifier:
         calibration: Calibration,
         model_version: str = "untrained",
         device: str | None = None,
+        lexicon_features: LexiconFeatures | None = None,
     ):
+        if (lexicon_features.size if lexicon_features else 0) != model.heads.n_lex:
+            raise ValueError(
+                f"the heads read {model.heads.n_lex} lexicon features, the lexicon gives "
+                f"{lexicon_features.size if lexicon_features else 0}"
+            )
+        self.lexicon_features = lexicon_features
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.spec = spec
@@ -376,14 +465,24 @@ class Classifier:
 
     @classmethod
     def from_base(
-        cls, base: str | Path, spec: WindowSpec, dropout: float = 0.1, device: str | None = None
+        cls,
+        base: str | Path,
+        spec: WindowSpec,
+        dropout: float = 0.1,
+        device: str | None = None,
+        lexicon_features: LexiconFeatures | None = None,
     ) -> Classifier:
-        """A fresh classifier over a base encoder directory (heads randomly initialised)."""
+        """A fresh classifier over a base encoder directory (heads randomly initialised).
+
+        With ``lexicon_features`` the heads also read that lexicon's features of every window.
+        """
         from transformers import AutoModel, AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(str(base))
         enc = _load_encoder(AutoModel, base)
-        return cls(TwoHeadModel(enc, dropout=dropout), tok, spec, Calibration(), device=device)
+        n_lex = lexicon_features.size if lexicon_features else 0
+        model = TwoHeadModel(enc, dropout=dropout, n_lex=n_lex)
+        return cls(model, tok, spec, Calibration(), device=device, lexicon_features=lexicon_features)
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None, int8: bool = False) -> Classifier:
@@ -396,10 +495,31 @@ class Classifier:
                 raise FileNotFoundError(f"{path}: not a trained classifier (missing {f})")
         cfg = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
         tok = AutoTokenizer.from_pretrained(str(path))
-        model = TwoHeadModel(_load_encoder(AutoModel, path), dropout=0.0)
+        lexf = None
+        if cfg.get("lexicon_features"):
+            if not (path / LEXICON_FILE).exists():
+                raise FileNotFoundError(
+                    f"{path}: the heads read lexicon features but {LEXICON_FILE} is missing"
+                )
+            lexf = LexiconFeatures.load(path / LEXICON_FILE)
+            if lexf.names != cfg["lexicon_features"]:
+                raise ValueError(
+                    f"{path}: {LEXICON_FILE} gives features {lexf.names}, the heads were trained on "
+                    f"{cfg['lexicon_features']}"
+                )
+        n_lex = lexf.size if lexf else 0
+        model = TwoHeadModel(_load_encoder(AutoModel, path), dropout=0.0, n_lex=n_lex)
         model.heads.load_state_dict(load_file(str(path / HEADS_FILE)))
         calib = Calibration.from_json(json.loads((path / CALIBRATION_FILE).read_text(encoding="utf-8")))
-        clf = cls(model, tok, WindowSpec(**cfg["window"]), calib, cfg["model_version"], device=device)
+        clf = cls(
+            model,
+            tok,
+            WindowSpec(**cfg["window"]),
+            calib,
+            cfg["model_version"],
+            device=device,
+            lexicon_features=lexf,
+        )
         if int8:
             clf.quantize_int8()
         return clf
@@ -413,12 +533,16 @@ class Classifier:
         heads = {k: v.detach().cpu().contiguous() for k, v in self.model.heads.state_dict().items()}
         save_file(heads, str(path / HEADS_FILE))
         (path / CALIBRATION_FILE).write_text(json.dumps(self.calibration.to_json(), indent=2) + "\n")
+        lexf = self.lexicon_features
+        if lexf is not None and lexf.path.resolve() != (path / LEXICON_FILE).resolve():
+            shutil.copyfile(self.lexicon_features.path, path / LEXICON_FILE)
         version = weights_hash(path, extra or {})
         self.model_version = version
         cfg = {
             "model_version": version,
             "window": asdict(self.spec),
             "dimensions": list(DIMENSIONS),
+            "lexicon_features": self.lexicon_features.names if self.lexicon_features else None,
             "params": extra or {},
         }
         (path / CONFIG_FILE).write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n")
@@ -435,12 +559,27 @@ class Classifier:
     # -- inference --------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def logits(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """Texts → uncalibrated cumulative logits [N, D, 3] (max over windows)."""
+    def logits(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        progress: bool = False,
+        langs: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        """Texts → uncalibrated cumulative logits [N, D, 3] (max over windows).
+
+        ``langs`` (one per text) picks the lexicon's language for lexicon features; without it both
+        languages' markers are looked for.
+        """
         if not texts:
             return np.zeros((0, len(DIMENSIONS), N_CUTS), dtype=np.float32)
         windows = make_windows(texts, self.tokenizer, self.spec)
-        scores = self.window_scores([w.input_ids for w in windows], batch_size, progress)
+        lex = (
+            self.lexicon_features.window_features(texts, langs, windows)
+            if self.lexicon_features is not None
+            else None
+        )
+        scores = self.window_scores([w.input_ids for w in windows], batch_size, progress, lex=lex)
         bag = torch.tensor([w.text_index for w in windows])
         per_text = bag_max(torch.from_numpy(scores), bag, len(texts))
         return self.model.heads.cumulative(per_text.to(self._heads_device())).float().cpu().numpy()
@@ -450,9 +589,14 @@ class Classifier:
 
     @torch.inference_mode()
     def window_scores(
-        self, seqs: Sequence[Sequence[int]], batch_size: int = 32, progress: bool = False
+        self,
+        seqs: Sequence[Sequence[int]],
+        batch_size: int = 32,
+        progress: bool = False,
+        lex: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Token id lists → per-window scores [W, D], in length-bucketed, dynamically padded batches."""
+        """Token id lists (and [W, F] lexicon features) → per-window scores [W, D], in length-bucketed,
+        dynamically padded batches."""
         from tqdm.auto import tqdm
 
         out = np.zeros((len(seqs), len(DIMENSIONS)), dtype=np.float32)
@@ -461,7 +605,8 @@ class Classifier:
         for b in tqdm(batches, desc="score", unit="batch", disable=not progress):
             ids, mask = pad_batch([seqs[i] for i in b], pad)
             pooled = self.model.pooled(ids.to(self.device), mask.to(self.device))
-            out[b] = self.model.heads.window_scores(pooled).float().cpu().numpy()
+            lx = torch.from_numpy(lex[b]).to(self._heads_device()) if lex is not None else None
+            out[b] = self.model.heads.window_scores(pooled, lx).float().cpu().numpy()
         return out
 
     def score_texts(
@@ -473,11 +618,12 @@ class Classifier:
     ) -> list[dict[str, Any]]:
         """Texts → per text {dimension: P(level>=2), dimension_level, vague_flag, speech_flag}.
 
-        ``langs`` is accepted for the API's symmetry with the lexicon; the encoder is multilingual.
+        ``langs`` picks the lexicon's language for the heads' lexicon features (the encoder is
+        multilingual); without it both languages' markers are looked for.
         """
         if langs is not None and len(langs) != len(texts):
             raise ValueError(f"score_texts: {len(texts)} texts but {len(langs)} langs")
-        probs = self.calibration.probs(self.logits(texts, batch_size, progress))
+        probs = self.calibration.probs(self.logits(texts, batch_size, progress, langs=langs))
         levels = self.calibration.levels(probs)
         out = []
         for i in range(len(texts)):
@@ -515,7 +661,8 @@ class Classifier:
             for i in range(0, len(words), span_words)
         ]
         variants = [text] + [text[:a] + text[b:] for a, b in groups]
-        p = self.calibration.probs(self.logits(variants, batch_size))[:, :, FLAG_CUT]
+        p = self.calibration.probs(self.logits(variants, batch_size, langs=[lang] * len(variants)))
+        p = p[:, :, FLAG_CUT]
         drops = p[0][None, :] - p[1:]
         spans: list[dict[str, Any]] = []
         for j, d in enumerate(DIMENSIONS):
@@ -561,6 +708,9 @@ def weights_hash(path: str | Path, params: dict[str, Any]) -> str:
         with open(f, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
+    lex = Path(path) / LEXICON_FILE
+    if lex.exists():
+        h.update(lex.read_bytes())
     h.update(json.dumps(params, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 

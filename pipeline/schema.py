@@ -231,9 +231,7 @@ def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
         return True
     if pa.types.is_string(found) or pa.types.is_large_string(found):
         return pa.types.is_string(expected) or pa.types.is_large_string(expected)
-    if pa.types.is_list(found) and pa.types.is_list(expected):
-        return True
-    return False
+    return pa.types.is_list(found) and pa.types.is_list(expected)
 
 
 def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:

@@ -40,6 +40,7 @@ from pipeline.model import (
     FLAG_CUT,
     Calibration,
     Classifier,
+    LexiconFeatures,
     TwoHeadModel,
     WindowSpec,
     binary_macro_f1,
@@ -96,6 +97,8 @@ class TrainParams:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     dropout: float = 0.1
+    lexicon_features: bool = True
+    lexicon_lr: float = 2e-2
     select_best_epoch: bool = True
     threads: int = 2
     weak_labels: bool = False
@@ -143,7 +146,7 @@ class TrainParams:
                 raise ValueError(f"train.{name}: expected >= 1, found {getattr(self, name)}")
         if self.freeze_layers < 0:
             raise ValueError(f"train.freeze_layers: expected >= 0, found {self.freeze_layers}")
-        for name in ("lr", "head_lr", "gpu_lr"):
+        for name in ("lr", "head_lr", "gpu_lr", "lexicon_lr"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"train.{name}: expected in (0, 1), found {getattr(self, name)}")
         for name in ("dropout", "warmup_ratio", "weak_cut"):
@@ -268,12 +271,24 @@ class Encoded:
     input_ids: list[tuple[int, ...]]
     hidden: list[torch.Tensor] | None  # per window [T, H] at layer `freeze_layers`
     frozen: np.ndarray  # per article mean of its windows' final-layer mean-pooled embeddings [N, H]
+    lex: np.ndarray | None = None  # per window lexicon features [W, F] (heads with lexicon features)
 
 
 @torch.inference_mode()
-def encode_articles(clf: Classifier, texts: Sequence[str], from_layer: int, batch_size: int = 32) -> Encoded:
+def encode_articles(
+    clf: Classifier,
+    texts: Sequence[str],
+    from_layer: int,
+    batch_size: int = 32,
+    langs: Sequence[str] | None = None,
+) -> Encoded:
     """Cut texts into windows; run the base encoder once over them (cache layer states, frozen features)."""
     windows = make_windows(texts, clf.tokenizer, clf.spec)
+    lex = (
+        clf.lexicon_features.window_features(texts, langs, windows)
+        if clf.lexicon_features is not None
+        else None
+    )
     bags: list[list[int]] = [[] for _ in texts]
     for i, w in enumerate(windows):
         bags[w.text_index].append(i)
@@ -292,7 +307,7 @@ def encode_articles(clf: Classifier, texts: Sequence[str], from_layer: int, batc
             for k, i in enumerate(b):
                 hidden[i] = states[k, : len(seqs[i])].clone()
     frozen = np.stack([pooled[ix].mean(0) for ix in bags]) if bags else pooled[:0]
-    return Encoded(bags, seqs, hidden if from_layer > 0 else None, frozen)  # type: ignore[arg-type]
+    return Encoded(bags, seqs, hidden if from_layer > 0 else None, frozen, lex)  # type: ignore[arg-type]
 
 
 class BagBatches:
@@ -337,6 +352,8 @@ class Collate:
             "levels": torch.from_numpy(self.levels[idx]).long(),
             "weights": torch.from_numpy(self.weights[idx]).float(),
         }
+        if self.enc.lex is not None:
+            batch["lex"] = torch.from_numpy(self.enc.lex[wins])
         if self.enc.hidden is not None:
             states = [self.enc.hidden[w] for w in wins]
             width = max(s.shape[0] for s in states)
@@ -360,6 +377,7 @@ def _forward(model: TwoHeadModel, batch: dict[str, Any], from_layer: int) -> tor
         input_ids=batch.get("input_ids"),
         hidden=batch.get("hidden"),
         from_layer=from_layer,
+        lex=batch.get("lex"),
     )
 
 
@@ -422,10 +440,18 @@ def train_model(
         for layer in model.layers()[from_layer:]:
             layer.requires_grad_(True)
     encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    lex_params = list(model.heads.lex.parameters()) if model.heads.lex is not None else []
+    lex_ids = {id(p) for p in lex_params}
     groups = [
         {"params": encoder_params, "lr": r["lr"], "weight_decay": params.weight_decay},
-        {"params": list(model.heads.parameters()), "lr": params.head_lr, "weight_decay": 0.0},
+        {
+            "params": [p for p in model.heads.parameters() if id(p) not in lex_ids],
+            "lr": params.head_lr,
+            "weight_decay": 0.0,
+        },
     ]
+    if lex_params:  # a few [0, 1] features: their weights need a larger step to matter within a few epochs
+        groups.append({"params": lex_params, "lr": params.lexicon_lr, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(groups)
     pad = clf.tokenizer.pad_token_id or 0
     lengths = [sum(len(enc.input_ids[w]) for w in enc.bags[a]) for a in train_idx]
@@ -608,6 +634,8 @@ def run(
     gold = load_gold(gold_path)
     arts, counts = gold_articles(provisions, gold, params)
     lexicon = Lexicon.load(lexicon_path) if lexicon_path else None
+    if params.lexicon_features and lexicon is None:
+        raise ValueError("train.lexicon_features: true needs a lexicon")
     if params.weak_labels:
         if lexicon is None:
             raise ValueError("train.weak_labels: true needs a lexicon")
@@ -621,14 +649,15 @@ def run(
     log.info("articles: %s", counts)
 
     spec = WindowSpec(r["max_length"], params.overlap, params.prefix)
-    clf = Classifier.from_base(base_path, spec, dropout=params.dropout)
+    lexf = LexiconFeatures(lexicon, lexicon_path) if params.lexicon_features and lexicon_path else None
+    clf = Classifier.from_base(base_path, spec, dropout=params.dropout, lexicon_features=lexf)
     if from_layer >= clf.model.encoder.config.num_hidden_layers:
         raise ValueError(
             f"train.freeze_layers: expected < {clf.model.encoder.config.num_hidden_layers}, "
             f"found {from_layer}"
         )
     t_enc = time.perf_counter()
-    enc = encode_articles(clf, arts["text"].tolist(), from_layer)
+    enc = encode_articles(clf, arts["text"].tolist(), from_layer, langs=arts["lang"].tolist())
     t_enc = time.perf_counter() - t_enc
     counts["windows"] = len(enc.input_ids)
 

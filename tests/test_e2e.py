@@ -33,7 +33,13 @@ DOCS = {
 }
 
 SMALL = {
-    "train": {"epochs": 1, "max_length": 96, "batch_size": 16, "freeze_layers": 10, "crosslingual_model": False},
+    "train": {
+        "epochs": 1,
+        "max_length": 96,
+        "batch_size": 16,
+        "freeze_layers": 10,
+        "crosslingual_model": False,
+    },
     "score": {"attribution_max_words": 40, "batch_size": 64},
 }
 
@@ -61,21 +67,33 @@ def run_dir(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         if d.get("path"):
             (work / d["path"]).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(root / d["path"], work / d["path"])
-    (work / "corpora/manifest.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    (work / "corpora/manifest.yaml").write_text(
+        yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8"
+    )
     shutil.copytree(root / "corpora/lexicon", work / "corpora/lexicon")
     ann = work / "corpora/annotations"
     ann.mkdir(parents=True)
-    gold = [json.loads(x) for x in (root / "corpora/annotations/gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = [
+        json.loads(x)
+        for x in (root / "corpora/annotations/gold.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     with open(ann / "gold.jsonl", "w", encoding="utf-8") as fh:
         for g in gold:
             if g["doc_id"] in DOCS:
                 fh.write(json.dumps(g, ensure_ascii=False) + "\n")
     for name in ("CODEBOOK.md", "README.md", "agreement.json"):
         shutil.copy(root / "corpora/annotations" / name, ann / name)
-    (work / "params.yaml").write_text(yaml.safe_dump(_small_params(root), allow_unicode=True), encoding="utf-8")
+    (work / "params.yaml").write_text(
+        yaml.safe_dump(_small_params(root), allow_unicode=True), encoding="utf-8"
+    )
 
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               HF_HUB_OFFLINE="1", DVC_NO_ANALYTICS="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        HF_HUB_OFFLINE="1",
+        DVC_NO_ANALYTICS="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     dvc = [sys.executable, "-m", "dvc"]
     subprocess.run([*dvc, "init", "--no-scm", "-q"], cwd=work, env=env, check=True)
     proc = subprocess.run([*dvc, "repro"], cwd=work, env=env, capture_output=True, text=True, timeout=1800)
@@ -105,7 +123,7 @@ def test_scores_cover_every_provision_with_valid_evidence(run_dir: Path) -> None
     assert scores["vagueness"].between(0, 1).all() and scores["speech_risk"].between(0, 1).all()
     for text, evidence in zip(scores["text"], scores["evidence"], strict=True):
         for ev in evidence:
-            assert text[ev["start"]:ev["end"]] == ev["text"]
+            assert text[ev["start"] : ev["end"]] == ev["text"]
     assert scores["model_version"].nunique() == 1
 
 
@@ -124,7 +142,9 @@ def test_published_dataset_loads_with_datasets(run_dir: Path) -> None:
 
     pub = run_dir / "data/publish"
     arts = datasets.load_dataset("parquet", data_files=str(pub / "articles.parquet"), split="train")
-    assert arts.num_rows == len(pd.read_parquet(run_dir / "data/provisions.parquet").query("level == 'article'"))
+    assert arts.num_rows == len(
+        pd.read_parquet(run_dir / "data/provisions.parquet").query("level == 'article'")
+    )
     assert (pub / "README.md").exists() and (pub / "reports/index.html").exists()
 
 

@@ -163,3 +163,50 @@ def test_attribute_spans_slice_back(clf):
     for s in spans:
         assert TEXTS[0][s["start"] : s["end"]] == s["text"]
         assert s["source"] == "model"
+
+
+LEXICON_YAML = """markers:
+  - {id: false-info, dimension: speech_risk, category: false_information, weight: 0.8,
+     en: ["false information"], vi: ["tuyên truyền chống Nhà nước"]}
+  - {id: other-acts, dimension: vagueness, category: open_ended_list, weight: 0.6,
+     en: ["other acts"], vi: ["hành vi khác"]}
+  - {id: serious, dimension: vagueness, category: evaluative_qualifier, weight: 0.5,
+     en: ["serious"], vi: ["nghiêm trọng"]}
+"""
+
+
+def test_lexicon_features_per_window_and_round_trip(tmp_path):
+    from pipeline.model import LEXICON_FILE, LexiconFeatures
+
+    (tmp_path / "lex.yaml").write_text(LEXICON_YAML, encoding="utf-8")
+    lexf = LexiconFeatures.load(tmp_path / "lex.yaml")
+    vec = lexf.features("false information, other acts and serious other acts", "en")
+    f = dict(zip(lexf.names, vec, strict=True))
+    assert f["cat:false_information"] == pytest.approx(0.8)
+    assert f["cat:open_ended_list"] == pytest.approx(0.6)
+    assert f["score:vagueness"] == pytest.approx(1 - 0.4 * 0.5)  # noisy-or of distinct markers
+    assert f["count:vagueness"] == pytest.approx(2 / 4) and f["count:speech_risk"] == pytest.approx(1 / 4)
+    assert lexf.features("tuyên truyền chống Nhà nước", "en").sum() == 0  # the text's language only
+    assert lexf.features("tuyên truyền chống Nhà nước", None)[lexf.names.index("score:speech_risk")] > 0
+
+    texts = ["plain words " * 40 + "other acts", "false information"]
+    base = tiny_random_base(tmp_path / "base", texts + TEXTS)
+    clf = Classifier.from_base(
+        base, WindowSpec(max_length=32, overlap=4, prefix=""), device="cpu", lexicon_features=lexf
+    )
+    wins = make_windows(texts, clf.tokenizer, clf.spec)
+    feats = lexf.window_features(texts, ["en", "en"], wins)
+    assert feats.shape == (len(wins), lexf.size)
+    first = [i for i, w in enumerate(wins) if w.text_index == 0]
+    assert feats[first[0], lexf.names.index("cat:open_ended_list")] == 0  # marker only in the last window
+    assert feats[first[-1], lexf.names.index("cat:open_ended_list")] > 0
+    with torch.no_grad():
+        clf.model.heads.lex.weight[:, lexf.names.index("score:speech_risk")] = 5.0
+    before = clf.score_texts(texts, ["en", "en"])
+    clf.save(tmp_path / "clf")
+    assert (tmp_path / "clf" / LEXICON_FILE).exists()
+    again = Classifier.load(tmp_path / "clf", device="cpu")
+    assert again.lexicon_features is not None and again.lexicon_features.names == lexf.names
+    after = again.score_texts(texts, ["en", "en"])
+    assert [r["speech_risk"] for r in after] == pytest.approx([r["speech_risk"] for r in before], abs=1e-5)
+    assert after[1]["speech_risk"] > after[0]["speech_risk"]  # the lexicon feature moves the score

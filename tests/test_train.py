@@ -184,5 +184,30 @@ def test_saved_classifier_reproduces_the_cached_predictions(corpus):
     model = model.sort_values("provision_id")
     prov = pq.read_table(corpus / "provisions.parquet").to_pandas().set_index("provision_id")
     clf = Classifier.load(corpus / "clf_eq", device="cpu")
-    again = clf.score_texts(prov.loc[model["provision_id"], "text"].tolist())
+    texts = prov.loc[model["provision_id"], "text"].tolist()
+    again = clf.score_texts(texts, prov.loc[model["provision_id"], "lang"].tolist())
     assert np.allclose([r["vagueness"] for r in again], model["prob"].to_numpy(), atol=1e-4)
+    # callers that pass no languages (bench) get the same scores: no text has the other language's markers
+    assert np.allclose([r["vagueness"] for r in clf.score_texts(texts)], model["prob"].to_numpy(), atol=1e-4)
+
+
+def test_lexicon_features_are_trained_saved_and_optional(corpus):
+    import numpy as np
+
+    from pipeline.model import LEXICON_FILE
+
+    _run(corpus, "clf_lex", _params(crosslingual=[], epochs=2))
+    clf = Classifier.load(corpus / "clf_lex", device="cpu")
+    assert (corpus / "clf_lex" / LEXICON_FILE).exists()
+    assert clf.lexicon_features is not None and clf.model.heads.n_lex == clf.lexicon_features.size
+    w = clf.model.heads.lex.weight.detach().numpy()
+    assert np.abs(w).max() > 0  # started at zero, learned from the gold labels
+    row = clf.score_texts([VAGUE_EN], ["en"])[0]
+    assert 0 <= row["vagueness"] <= 1 and isinstance(row["vague_flag"], bool)
+
+    m = _run(corpus, "clf_nolex", _params(crosslingual=[], epochs=1, lexicon_features=False))
+    assert not (corpus / "clf_nolex" / LEXICON_FILE).exists()
+    plain = Classifier.load(corpus / "clf_nolex", device="cpu")
+    assert plain.lexicon_features is None and plain.model.heads.lex is None
+    assert plain.model_version == m["model_version"]
+    assert len(plain.score_texts([VAGUE_VI, PLAIN_VI], ["vi", "vi"])) == 2
