@@ -19,6 +19,7 @@ COMMANDS = {
     "publish": "pipeline.publish",
     "gold": "pipeline.gold",
     "bulk": "pipeline.bulk",
+    "explore": "pipeline.explore",
 }
 
 USAGE = "usage: overbroad {" + ",".join(COMMANDS) + "} [args...]\n"
