@@ -92,7 +92,7 @@ OUTPUT_PATHS: dict[str, str] = {
     "alignments":     "data/alignments.parquet",
     "scores":         "data/scores.parquet",
     "eval":           "metrics/eval.json",
-    "plots":          "plots",
+    "plots":          "plots/eval",
     "gold":           "corpora/annotations/gold.jsonl",
     "sources":        "corpora/SOURCES.md",
     "params":         "params.yaml",

@@ -88,6 +88,7 @@ def test_output_paths_are_those_of_dvc_yaml() -> None:
             continue  # a stage not written yet
         outs = [next(iter(o)) if isinstance(o, dict) else o for o in stages[stage].get("outs", [])]
         outs += [next(iter(o)) if isinstance(o, dict) else o for o in stages[stage].get("metrics", [])]
+        outs += [next(iter(o)) if isinstance(o, dict) else o for o in stages[stage].get("plots", [])]
         assert ex.OUTPUT_PATHS[name] in outs, (
             f"{name}: {ex.OUTPUT_PATHS[name]} is not an out of stage {stage}"
         )
