@@ -34,7 +34,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/segment.py
-	$(BIN)/python bench/score.py
+	$(BIN)/python bench/score.py --int8
+	$(BIN)/python bench/score.py --articles 40
 
 clean-venv:
 	rm -rf $(VENV)

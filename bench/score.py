@@ -37,6 +37,25 @@ def _ours(model: str, texts: list[str], threads: int, int8: bool, batch_size: in
     return {"seconds": time.perf_counter() - t}
 
 
+def _context(
+    model: str, items: list[tuple[str, str, list[tuple[int, int]]]], threads: int, batch_size: int
+) -> dict:
+    """The score stage's own path: each article encoded once, its clauses and points scored in context."""
+    import torch
+
+    from pipeline.context_score import ContextScorer, Item
+    from pipeline.model import Classifier
+
+    torch.set_num_threads(threads)
+    clf = Classifier.load(model, device="cpu")
+    work = [Item(t, lang, tuple(spans)) for t, lang, spans in items]
+    scorer = ContextScorer(clf, batch_size)
+    scorer.run(work[:2])  # warm-up
+    t = time.perf_counter()
+    scorer.run(work)
+    return {"seconds": time.perf_counter() - t}
+
+
 def _plain(model: str, texts: list[str], threads: int, max_length: int, prefix: str) -> dict:
     import torch
     from transformers import AutoTokenizer, pipeline
@@ -88,6 +107,29 @@ def load_texts(provisions: str | None, n: int, levels: list[str]) -> list[str]:
     raise FileNotFoundError(f"{provisions}: provisions not found (run `dvc repro segment`)")
 
 
+def load_articles(provisions: str, n: int) -> tuple[list[tuple[str, str, list[tuple[int, int]]]], list[str]]:
+    """Every ``k``-th article with all its clauses and points: (article items, every provision's text)."""
+    import pandas as pd
+
+    df = pd.read_parquet(
+        provisions,
+        columns=["provision_id", "doc_id", "article", "level", "lang", "text", "char_start", "char_end"],
+    ).sort_values("provision_id")
+    arts = df[df["level"] == "article"]
+    arts = arts.iloc[:: max(1, len(arts) // n)].head(n)
+    units = df[df["level"] != "article"].groupby(["doc_id", "article"])
+    items, texts = [], []
+    for a in arts.itertuples():
+        spans = []
+        texts.append(a.text or "")
+        if (a.doc_id, a.article) in units.groups:
+            for u in units.get_group((a.doc_id, a.article)).itertuples():
+                spans.append((int(u.char_start) - int(a.char_start), int(u.char_end) - int(a.char_start)))
+                texts.append(u.text or "")
+        items.append((a.text or "", a.lang, spans))
+    return items, texts
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="models/classifier")
@@ -98,9 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--int8", action="store_true", help="also time our scorer with dynamic int8")
     ap.add_argument("--out", default=None, help="write the result as JSON here")
+    ap.add_argument(
+        "--articles",
+        type=int,
+        default=0,
+        help="instead: this many articles with all their clauses and points, as the score stage "
+        "scores them (ours = in-context scoring, one encoder pass per article)",
+    )
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     cfg = json.loads((Path(args.model) / "overbroad.json").read_text(encoding="utf-8"))
+    if args.articles:
+        return _bench_articles(args, cfg)
     texts = load_texts(args.provisions, args.n, args.levels.split(","))
     n = len(texts)
     res = {
@@ -132,6 +183,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speedup {res['speedup']}x over {n} provisions ({res['mean_chars']} chars on average)")
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
+    return 0
+
+
+def _bench_articles(args: argparse.Namespace, cfg: dict) -> int:
+    items, texts = load_articles(args.provisions, args.articles)
+    n = len(texts)
+    ours = measure("_context", args.model, items, args.threads, args.batch_size)
+    plain = measure(
+        "_plain", args.model, texts, args.threads, cfg["window"]["max_length"], cfg["window"]["prefix"]
+    )
+    print(f"{len(items)} articles with their units: {n} provisions")
+    print(f"{'system':<16}{'prov/s':>10}{'seconds':>10}{'peak MB':>10}")
+    for k, r in (("ours_context", ours), ("plain_pipeline", plain)):
+        print(f"{k:<16}{n / r['seconds']:>10.2f}{r['seconds']:>10.2f}{r['peak_rss_mb']:>10.1f}")
+    print(f"speedup {plain['seconds'] / ours['seconds']:.2f}x")
+    if args.out:
+        Path(args.out).write_text(
+            json.dumps({"n": n, "ours_context": ours, "plain_pipeline": plain}, indent=2)
+        )
     return 0
 
 
