@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.model import FLAG_CUT, Classifier, length_buckets, make_windows, pad_batch
+from pipeline.model import Classifier, length_buckets, make_windows, pad_batch
 from pipeline.schema import DIMENSIONS
 
 
@@ -160,16 +160,7 @@ class ContextScorer:
 
 def predictions(clf: Classifier, logits: np.ndarray) -> list[dict[str, Any]]:
     """[N, D, 3] logits → the per-text dicts of :meth:`Classifier.score_texts`."""
-    probs = clf.calibration.probs(logits)
-    levels = clf.calibration.levels(probs)
-    out = []
-    for i in range(len(logits)):
-        row: dict[str, Any] = {}
-        for j, d in enumerate(DIMENSIONS):
-            row[d] = float(probs[i, j, FLAG_CUT])
-            row[f"{d}_level"] = int(levels[i, j])
-        out.append(row)
-    return out
+    return clf.predictions(logits)
 
 
 def word_spans(

@@ -623,10 +623,14 @@ class Classifier:
         """
         if langs is not None and len(langs) != len(texts):
             raise ValueError(f"score_texts: {len(texts)} texts but {len(langs)} langs")
-        probs = self.calibration.probs(self.logits(texts, batch_size, progress, langs=langs))
+        return self.predictions(self.logits(texts, batch_size, progress, langs=langs))
+
+    def predictions(self, logits: np.ndarray) -> list[dict[str, Any]]:
+        """Uncalibrated cumulative logits [N, D, 3] → per text {dimension: P(level>=2), levels, flags}."""
+        probs = self.calibration.probs(logits)
         levels = self.calibration.levels(probs)
         out = []
-        for i in range(len(texts)):
+        for i in range(len(logits)):
             row: dict[str, Any] = {}
             for j, d in enumerate(DIMENSIONS):
                 row[d] = float(probs[i, j, FLAG_CUT])
