@@ -21,21 +21,8 @@ RAW = Path(__file__).resolve().parents[1] / "corpora" / "raw"
 
 def load(path: Path) -> Document:
     lang = path.parent.name
-    return Document(
-        doc_id=path.stem,
-        lang=lang,
-        title=path.stem,
-        jurisdiction="",
-        year=0,
-        kind="",
-        official=True,
-        licence="",
-        redistribute_text=True,
-        source="",
-        path=str(path),
-        style=default_style(path.stem, lang),
-        text=normalise(path.read_text(encoding="utf-8"), lang),
-    )
+    text = normalise(path.read_text(encoding="utf-8"), lang)
+    return Document.from_text(path.stem, lang, text, default_style(path.stem, lang), path=str(path))
 
 
 def timed(doc: Document, params: SegmentParams, repeat: int = 3) -> tuple[float, int]:

@@ -64,6 +64,27 @@ class Document:
     text: str
     translation_of: str | None = None
 
+    @classmethod
+    def from_text(cls, doc_id: str, lang: str, text: str, style: str, **meta: Any) -> Document:
+        """A document with no manifest entry (a file given on the command line, a test, a benchmark).
+
+        Metadata not given is neutral: untitled beyond its id, no jurisdiction, year 0, not official,
+        no licence, so its text is not redistributed.
+        """
+        fields: dict[str, Any] = {
+            "title": doc_id,
+            "jurisdiction": "",
+            "year": 0,
+            "kind": "",
+            "official": False,
+            "licence": "",
+            "redistribute_text": False,
+            "source": "",
+            "path": "",
+        }
+        fields.update(meta)
+        return cls(doc_id=doc_id, lang=lang, style=style, text=text, **fields)
+
 
 @dataclass(frozen=True)
 class Provision:

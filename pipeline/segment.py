@@ -453,21 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         text = normalise(raw.decode("utf-8"), args.lang)
         if not text.strip():
             raise SegmentError("empty file")
-        doc = Document(
-            doc_id=doc_id,
-            lang=args.lang,
-            title=doc_id,
-            jurisdiction="",
-            year=0,
-            kind="",
-            official=False,
-            licence="",
-            redistribute_text=False,
-            source=str(path),
-            path=str(path),
-            style=style.name,
-            text=text,
-        )
+        doc = Document.from_text(doc_id, args.lang, text, style.name, source=str(path), path=str(path))
         provisions = segment_document(doc, SegmentParams())
     except UnicodeDecodeError as e:
         print(

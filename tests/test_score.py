@@ -71,11 +71,11 @@ documents:
 
 
 def make_doc(doc_id: str, lang: str, text: str, style: str, redistribute: bool = True) -> Document:
-    return Document(
-        doc_id=doc_id,
-        lang=lang,
-        title=doc_id,
-        jurisdiction="",
+    return Document.from_text(
+        doc_id,
+        lang,
+        text,
+        style,
         year=2030,
         kind="law",
         official=True,
@@ -83,8 +83,6 @@ def make_doc(doc_id: str, lang: str, text: str, style: str, redistribute: bool =
         redistribute_text=redistribute,
         source="tests",
         path=f"{doc_id}.txt",
-        style=style,
-        text=text,
     )
 
 

@@ -25,20 +25,8 @@ PARAMS = SegmentParams()
 
 def make_doc(text: str, style: str, doc_id: str = "d", lang: str | None = None) -> Document:
     lang = lang or ("vi" if style == "vn" else "en")
-    return Document(
-        doc_id=doc_id,
-        lang=lang,
-        title=doc_id,
-        jurisdiction="",
-        year=2000,
-        kind="law",
-        official=True,
-        licence="",
-        redistribute_text=True,
-        source="",
-        path="",
-        style=style,
-        text=normalise(text, lang),
+    return Document.from_text(
+        doc_id, lang, normalise(text, lang), style, year=2000, kind="law", official=True
     )
 
 
