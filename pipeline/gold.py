@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,50 +23,14 @@ import numpy as np
 import pyarrow.parquet as pq
 from sklearn.metrics import cohen_kappa_score
 
+from pipeline import stage
+from pipeline.inputs import GoldError, check_gold_record, read_gold
 from pipeline.io import read_jsonl, write_json, write_jsonl
-from pipeline.schema import CATEGORIES, DIMENSIONS, LANGS
+from pipeline.schema import DIMENSIONS, LANGS
 
 log = logging.getLogger(__name__)
 
 ANNOTATIONS = Path("corpora/annotations")
-REQUIRED = (
-    "provision_id",
-    "doc_id",
-    "lang",
-    "vagueness",
-    "speech_risk",
-    "rationale",
-    "annotator",
-    "date",
-    "method",
-)
-METHODS = ("manual", "adjudicated")
-
-
-class GoldError(ValueError):
-    """The gold set or an annotation file is malformed; the message names the file and record."""
-
-
-def check_record(r: dict[str, Any], where: str) -> None:
-    """Raise GoldError unless ``r`` is a well-formed label record (evidence as quotes or spans)."""
-    missing = [k for k in REQUIRED if k not in r]
-    if missing:
-        raise GoldError(f"{where}: missing field(s) {missing}")
-    if r["lang"] not in LANGS:
-        raise GoldError(f"{where}: lang expected one of {LANGS}, found {r['lang']!r}")
-    if not r["provision_id"].startswith(f"{r['doc_id']}/art-"):
-        raise GoldError(f"{where}: provision_id {r['provision_id']!r} is not an article of {r['doc_id']!r}")
-    for d in DIMENSIONS:
-        if not isinstance(r[d], int) or isinstance(r[d], bool) or not 0 <= r[d] <= 3:
-            raise GoldError(f"{where}: {d} expected an integer 0..3, found {r[d]!r}")
-    if r["method"] not in METHODS:
-        raise GoldError(f"{where}: method expected one of {METHODS}, found {r['method']!r}")
-    for i, ev in enumerate(r.get("evidence") or []):
-        d = ev.get("dimension")
-        if d not in DIMENSIONS:
-            raise GoldError(f"{where}: evidence {i}: dimension expected one of {DIMENSIONS}, found {d!r}")
-        if ev.get("category") not in CATEGORIES[d]:
-            raise GoldError(f"{where}: evidence {i}: category {ev.get('category')!r} is not a {d} category")
 
 
 def anchor(quote: str, text: str, taken: list[tuple[int, int]] | None = None) -> tuple[int, int] | None:
@@ -205,7 +170,7 @@ def load_pass(folder: Path) -> list[dict[str, Any]]:
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
         for i, r in enumerate(read_jsonl(path), 1):
-            check_record(r, f"{path}: record {i}")
+            check_gold_record(r, f"{path}: record {i}")
             rows.append(r)
     return rows
 
@@ -220,7 +185,7 @@ def validate(gold: list[dict[str, Any]], texts: dict[str, str], where: str = "go
     """Every id is an article of the provisions and every evidence span slices to its text."""
     seen = set()
     for i, r in enumerate(gold, 1):
-        check_record(r, f"{where}: record {i}")
+        check_gold_record(r, f"{where}: record {i}")
         pid = r["provision_id"]
         if pid in seen:
             raise GoldError(f"{where}: record {i}: duplicate provision_id {pid}")
@@ -250,19 +215,26 @@ def distribution(gold: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad gold", description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=["build", "check"])
-    ap.add_argument("--annotations", default=str(ANNOTATIONS))
-    ap.add_argument("--provisions", default="data/provisions.parquet")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    def extra(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("action", choices=["build", "check"])
+
+    paths = {"annotations": str(ANNOTATIONS), "provisions": "data/provisions.parquet"}
+    args = stage.arguments("overbroad gold", __doc__, paths, argv, extra, params=False)
+    return stage.execute("gold", lambda: (check if args.action == "check" else build_files)(args))
+
+
+def check(args: argparse.Namespace) -> dict[str, int]:
+    """``overbroad gold check``: gold.jsonl read by the one gold reader, then checked against the texts."""
+    path = Path(args.annotations) / "gold.jsonl"
+    gold = [g.to_dict() for g in read_gold(path)]
+    validate(gold, article_texts(args.provisions), str(path))
+    return {"labels": len(gold)}
+
+
+def build_files(args: argparse.Namespace) -> dict[str, int]:
+    """``overbroad gold build``: pass 1 + adjudications + supplements → gold.jsonl and agreement.json."""
     root = Path(args.annotations)
     texts = article_texts(args.provisions)
-    if args.action == "check":
-        gold = read_jsonl(root / "gold.jsonl")
-        validate(gold, texts, str(root / "gold.jsonl"))
-        log.info("gold: %d labels valid", len(gold))
-        return 0
     pass1 = load_pass(root / "pass1")
     pass2 = load_pass(root / "pass2")
     adj_path = root / "adjudication.jsonl"
@@ -274,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     write_jsonl(gold, root / "gold.jsonl")
     report = {"counts": counts, "agreement": agreement(pass1, pass2), "distribution": distribution(gold)}
     write_json(report, root / "agreement.json")
-    log.info("gold: %s", counts)
-    return 0
+    return counts
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["gold", *sys.argv[1:]]))
