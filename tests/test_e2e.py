@@ -40,7 +40,7 @@ SMALL = {
         "freeze_layers": 10,
         "crosslingual_model": False,
     },
-    "score": {"attribution_max_words": 40, "batch_size": 64},
+    "score": {"batch_size": 64},
 }
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.gold import GoldError, agreement, anchor, article_texts, build, check_record, validate
-from pipeline.io import read_jsonl
+from pipeline.gold import agreement, anchor, article_texts, build, validate
+from pipeline.inputs import GoldError, check_gold_record, read_gold
 from pipeline.schema import DIMENSIONS
 
 TEXT = "1. Người nào tuyên truyền  xuyên tạc lịch sử, phủ nhận thành tựu cách mạng.\n2. Người nào …"
@@ -64,7 +64,7 @@ BAD_RECORDS = [
 @pytest.mark.parametrize(("record", "message"), BAD_RECORDS)
 def test_bad_records_are_named(record: dict, message: str) -> None:
     with pytest.raises(GoldError, match=message):
-        check_record(record, "pass1/x.jsonl: record 1")
+        check_gold_record(record, "pass1/x.jsonl: record 1")
 
 
 def test_build_anchors_and_adjudicates() -> None:
@@ -103,9 +103,7 @@ def test_agreement_perfect_and_opposite() -> None:
 
 def test_committed_gold_set_is_valid(root: Path, bundled: dict[str, Path]) -> None:
     path = root / "corpora/annotations/gold.jsonl"
-    if not path.exists():
-        pytest.skip("gold.jsonl not built yet")
-    gold = read_jsonl(path)
+    gold = [g.to_dict() for g in read_gold(path)]
     validate(gold, article_texts(bundled["provisions"]), str(path))
     langs = [g["lang"] for g in gold]
     assert len(gold) >= 1000 and langs.count("vi") >= 400 and langs.count("en") >= 400

@@ -62,27 +62,28 @@ Article 2
 def make_doc(
     doc_id: str, lang: str, text: str, style: str, redistribute: bool = True, **meta: Any
 ) -> Document:
-    return Document.from_text(
-        doc_id,
-        lang,
-        text,
-        style,
-        year=2030,
-        kind="law",
-        official=True,
-        licence="test",
-        redistribute_text=redistribute,
-        source="tests",
-        path=f"{doc_id}.txt",
-        **meta,
-    )
+    fields: dict[str, Any] = {
+        "year": 2030,
+        "kind": "law",
+        "official": True,
+        "licence": "test",
+        "source": "tests",
+        "path": f"{doc_id}.txt",
+    }
+    return Document.from_text(doc_id, lang, text, style, redistribute_text=redistribute, **{**fields, **meta})
 
 
 def fixture_documents() -> list[Document]:
     return [
-        make_doc("vn-test-law", "vi", VI_TEXT, "vn", title="Luật thử nghiệm", jurisdiction="Viet Nam"),
+        make_doc("vn-test-law", "vi", VI_TEXT, "vn", title="Luật thử nghiệm", licence="public domain (test)"),
         make_doc(
-            "secret-act", "en", SECRET_TEXT, "treaty", False, title="Secret Act", jurisdiction="Nowhere"
+            "secret-act",
+            "en",
+            SECRET_TEXT,
+            "treaty",
+            False,
+            title="Secret Act",
+            licence="all rights reserved (test)",
         ),
     ]
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tiny import tiny_random_base
 
 from pipeline.nn.classifier import Classifier

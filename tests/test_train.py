@@ -7,7 +7,6 @@ import json
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from tiny import tiny_random_base
 
 from pipeline.nn.classifier import Classifier
