@@ -18,6 +18,7 @@ COMMANDS = {
     "evaluate": "pipeline.evaluate",
     "publish": "pipeline.publish",
     "gold": "pipeline.gold",
+    "review": "pipeline.review",
     "bulk": "pipeline.bulk",
     "explore": "pipeline.explore",
 }

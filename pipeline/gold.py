@@ -39,7 +39,7 @@ REQUIRED = (
     "date",
     "method",
 )
-METHODS = ("manual", "adjudicated")
+METHODS = ("manual", "adjudicated", "human_review")
 
 
 class GoldError(ValueError):
@@ -163,6 +163,55 @@ def build(
     return out, dict(counts)
 
 
+def apply_reviews(
+    gold: list[dict[str, Any]], reviews: list[dict[str, Any]], texts: dict[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Merge human reviews (corpora/annotations/review/) into the gold records, oldest review first.
+
+    A human review overrides the label; the record keeps every earlier judgement in ``history`` (the
+    first-pass or adjudicated label, then any earlier review), so a citation can show who said what.
+    A reviewed article that had no gold label becomes a new record.
+    """
+    by_id = {r["provision_id"]: r for r in gold}
+    order = [r["provision_id"] for r in gold]
+    counts: Counter[str] = Counter()
+    for i, rv in enumerate(sorted(reviews, key=lambda r: (r["date"], r["annotator"])), 1):
+        check_record(rv, f"review {i} ({rv.get('provision_id')})")
+        pid = rv["provision_id"]
+        if pid not in texts:
+            raise GoldError(f"review {i}: {pid} is not an article of the provisions")
+        for ev in rv.get("evidence") or []:
+            if texts[pid][ev["start"] : ev["end"]] != ev["text"]:
+                raise GoldError(
+                    f"review {i}: evidence {ev['start']}:{ev['end']} does not slice to {ev['text']!r}"
+                )
+        new = {k: rv[k] for k in ("provision_id", "doc_id", "lang", "vagueness", "speech_risk")}
+        new.update(
+            evidence=list(rv.get("evidence") or []),
+            rationale=rv["rationale"],
+            annotator=rv["annotator"],
+            date=rv["date"],
+            method="human_review",
+        )
+        if "source" in rv:
+            new["review_source"] = rv["source"]
+        old = by_id.get(pid)
+        if old is None:
+            new["history"] = []
+            order.append(pid)
+            counts["reviewed_new"] += 1
+        else:
+            earlier = {k: v for k, v in old.items() if k != "history"}
+            new["history"] = [*old.get("history", []), earlier]
+            if evidence_missing := not new["evidence"]:
+                new["evidence"] = old["evidence"]
+            counts["reviewed_changed"] += int(any(old[d] != new[d] for d in DIMENSIONS))
+            counts["reviewed_evidence_kept"] += int(evidence_missing)
+        by_id[pid] = new
+        counts["reviews"] += 1
+    return [by_id[p] for p in order], dict(counts)
+
+
 def agreement(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict[str, Any]:
     """Cohen's weighted kappa (quadratic and linear), exact agreement and n, per dimension and language."""
     by_id = {r["provision_id"]: r for r in first}
@@ -206,6 +255,18 @@ def load_pass(folder: Path) -> list[dict[str, Any]]:
     for path in sorted(folder.glob("*.jsonl")):
         for i, r in enumerate(read_jsonl(path), 1):
             check_record(r, f"{path}: record {i}")
+            rows.append(r)
+    return rows
+
+
+def load_reviews(folder: Path) -> list[dict[str, Any]]:
+    """Human reviews imported from Label Studio (``overbroad review import``)."""
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        for i, r in enumerate(read_jsonl(path), 1):
+            check_record(r, f"{path}: record {i}")
+            if r["method"] != "human_review":
+                raise GoldError(f"{path}: record {i}: method expected 'human_review', found {r['method']!r}")
             rows.append(r)
     return rows
 
@@ -270,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     sup_path = root / "evidence_supplement.jsonl"
     supplements = read_jsonl(sup_path) if sup_path.exists() else []
     gold, counts = build(pass1, adjudications, texts, supplements)
+    reviews = load_reviews(root / "review")
+    gold, review_counts = apply_reviews(gold, reviews, texts)
+    counts.update(review_counts)
     validate(gold, texts)
     write_jsonl(gold, root / "gold.jsonl")
     report = {"counts": counts, "agreement": agreement(pass1, pass2), "distribution": distribution(gold)}
