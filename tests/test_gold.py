@@ -113,3 +113,17 @@ def test_committed_gold_set_is_valid(root: Path, bundled: dict[str, Path]) -> No
     flagged = [(g, d) for g in gold for d in DIMENSIONS if g[d] >= 2]
     bare = [g["provision_id"] for g, d in flagged if not any(e["dimension"] == d for e in g["evidence"])]
     assert len(bare) <= 0.03 * len(flagged), bare
+
+
+def test_bulk_labels_are_anchored_in_the_archive_segmentation(tmp_path: Path, root: Path) -> None:
+    from test_bulk import PHAP_DIEN_TEXT, make_archive
+
+    from pipeline.gold import bulk_article_texts
+
+    archive = make_archive(tmp_path / "vn-test-bulk.tar.xz", {"an-ninh__an-ninh-mang.txt": PHAP_DIEN_TEXT})
+    doc = "vn-test-bulk.an-ninh__an-ninh-mang"
+    texts = bulk_article_texts([archive], {doc, "vn-penal-code-2015"}, root / "params.yaml")
+    assert sorted(texts) == [f"{doc}/art-1.11.LQ.1", f"{doc}/art-1.11.LQ.2", f"{doc}/art-1.11.NĐ.1.1"]
+    assert "Tuyên truyền chống Nhà nước" in texts[f"{doc}/art-1.11.LQ.2"]
+    with pytest.raises(GoldError, match="documents not in the archive"):
+        bulk_article_texts([archive], {"vn-test-bulk.missing"}, root / "params.yaml")
