@@ -99,7 +99,12 @@ def build(
     ``supplements`` add evidence quotes (never labels) to a first-pass record whose quotable words were
     missing from the annotator's view of the article.
     """
-    adj = {a["provision_id"]: a for a in adjudications}
+    # An article may be adjudicated more than once (a disagreement, then a re-judgement under a later
+    # codebook version): the last adjudication holds and the earlier ones stay on the record.
+    adj_all: dict[str, list[dict[str, Any]]] = {}
+    for a in adjudications:
+        adj_all.setdefault(a["provision_id"], []).append(a)
+    adj = {pid: rows[-1] for pid, rows in adj_all.items()}
     extra: dict[str, list[dict[str, Any]]] = {}
     for s in supplements or []:
         extra.setdefault(s["provision_id"], []).extend(
@@ -152,6 +157,13 @@ def build(
                 adjudication=a["reason"],
                 adjudicator=a["adjudicator"],
             )
+            if "codebook" in a:
+                rec["codebook"] = a["codebook"]
+            if len(adj_all[pid]) > 1:
+                rec["earlier_adjudications"] = [
+                    {k: e[k] for k in ("vagueness", "speech_risk", "reason", "adjudicator", "date") if k in e}
+                    for e in adj_all[pid][:-1]
+                ]
             counts["adjudicated"] += 1
             counts["adjudicated_changed"] += int(rec["first_pass"] != {d: a[d] for d in DIMENSIONS})
         out.append(rec)

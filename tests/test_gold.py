@@ -81,6 +81,34 @@ def test_build_anchors_and_adjudicates() -> None:
     validate(gold, {"d/art-1": TEXT})
 
 
+def test_a_later_adjudication_holds_and_the_earlier_stays_on_the_record() -> None:
+    adj = [
+        {
+            "provision_id": "d/art-1",
+            "vagueness": 3,
+            "speech_risk": 3,
+            "reason": "v1",
+            "adjudicator": "x",
+            "date": "2026-11-28",
+        },
+        {
+            "provision_id": "d/art-1",
+            "vagueness": 2,
+            "speech_risk": 3,
+            "reason": "codebook 1.1 rule R",
+            "adjudicator": "y",
+            "date": "2026-12-01",
+            "codebook": "1.1",
+        },
+    ]
+    (g,), counts = build([_rec()], adj, {"d/art-1": TEXT})
+    assert (g["vagueness"], g["adjudicator"], g["codebook"]) == (2, "y", "1.1")
+    assert g["earlier_adjudications"] == [
+        {"vagueness": 3, "speech_risk": 3, "reason": "v1", "adjudicator": "x", "date": "2026-11-28"}
+    ]
+    assert g["first_pass"] == {"vagueness": 2, "speech_risk": 3} and counts["adjudicated_changed"] == 0
+
+
 def test_validate_rejects_unknown_ids_and_bad_offsets() -> None:
     gold, _ = build([_rec()], [], {"d/art-1": TEXT})
     with pytest.raises(GoldError, match="is not an article"):
