@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "publish":       Command("pipeline.publish", help="scores + documents → data/publish"),
     "explore-plots": Command("pipeline.explore_plots", help="scores + gold → plots/explore (DVC plots)"),
     "gold":          Command("pipeline.gold", help="build or check corpora/annotations/gold.jsonl"),
+    "review":        Command("pipeline.review", help="Label Studio tasks out, a reviewer's labels in"),
     "bulk":          Command("pipeline.bulk", help="score the bulk Vietnamese corpora into data/bulk"),
 }
 # fmt: on

@@ -145,13 +145,19 @@ class GoldLabel:
     first_pass: dict[str, int] | None = None
     adjudication: str | None = None
     adjudicator: str | None = None
+    # codebook version an adjudication applied, earlier adjudications of the same article, and for a
+    # human review (method human_review) every earlier judgement, oldest first
+    codebook: str | None = None
+    earlier_adjudications: list[dict[str, Any]] | None = None
+    history: list[dict[str, Any]] | None = None
+    review_source: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 GOLD_REQUIRED = ("provision_id", "doc_id", "lang", *DIMENSIONS, "rationale", "annotator", "date", "method")
-GOLD_METHODS = ("manual", "adjudicated")
+GOLD_METHODS = ("manual", "adjudicated", "human_review")
 
 
 @dataclass(frozen=True)
