@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from pipeline.ingest import clean_text
 from pipeline.io import atomic_path, write_json
+from pipeline.loader import LoadError, clean_text, load_bytes
 from pipeline.params import load_params
 from pipeline.schema import LEVELS, SCORES_SCHEMA, Document, Provision, provision_id, to_table
 from pipeline.score import DEFAULT_LEXICON, LexiconScorer, ScoreParams, Scorer, load_scorer, model_version
@@ -152,9 +152,9 @@ def read_archive(path: str | Path) -> list[Document]:
         if not fname or fname not in files:
             raise ValueError(f"{path}: MANIFEST.json entry {i} names {fname!r}, which is not in the archive")
         try:
-            raw = files[fname].decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}: {fname}: not valid UTF-8 (offset {e.start})") from None
+            raw = load_bytes(files[fname], f"{path}#{fname}").text
+        except LoadError as e:
+            raise ValueError(str(e)) from None
         stem = Path(fname).stem
         docs.append(
             Document(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io as _io
 import logging
 import re
 import urllib.error
@@ -21,24 +20,27 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
+from pipeline.detect import detect_style, no_style_message
 from pipeline.io import write_json, write_parquet
-from pipeline.lang import normalise
+from pipeline.loader import FORMATS, LoadError, clean_text, html_to_text, load_bytes, markdown_to_text
+from pipeline.loader import decode as _decode
 from pipeline.params import load_params
 from pipeline.schema import DOCUMENTS_SCHEMA, KINDS, LANGS, Document, to_table
+from pipeline.styles import STYLES as _STYLE_TABLES
 
 log = logging.getLogger(__name__)
 
 REQUIRED = ("id", "lang", "title", "jurisdiction", "year", "kind", "official", "licence", "redistribute_text")
-STYLES = ("vn", "vn-en", "treaty", "sg", "us")
-FORMATS = ("txt", "md", "html", "pdf", "docx")
+STYLES = tuple(_STYLE_TABLES)
+__all__ = ["FORMATS", "clean_text", "html_to_text", "markdown_to_text"]
 
 
 class ManifestError(ValueError):
     """The manifest itself is wrong: the whole stage stops, naming the entry."""
 
 
-class DecodeError(ValueError):
-    """A file's bytes are not text in any encoding we accept."""
+# A file's bytes are not the text of a law (pipeline.loader says why, naming the file and line).
+DecodeError = LoadError
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class IngestParams:
     download_timeout_s: float = 20.0
     min_chars: int = 200
     max_failed_fraction: float = 0.2
+    max_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if not self.encodings:
@@ -80,20 +83,6 @@ class Entry:
 
 
 # ---------------------------------------------------------------- manifest
-
-
-def default_style(meta: dict[str, Any]) -> str:
-    """The drafting style when the manifest names none."""
-    if meta.get("lang") == "vi":
-        return "vn"
-    if meta.get("translation_of"):
-        return "vn-en"
-    jur = str(meta.get("jurisdiction", "")).lower()
-    if meta.get("kind") in ("treaty", "declaration") or "treaty" in jur:
-        return "treaty"
-    if "united states" in jur:
-        return "us"
-    return "sg"
 
 
 def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
@@ -128,10 +117,11 @@ def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
         for flag in ("official", "redistribute_text"):
             if not isinstance(meta[flag], bool):
                 raise ManifestError(f"{where}: {flag} expected true or false, found {meta[flag]!r}")
-        if not isinstance(meta["year"], int):
+        if not isinstance(meta["year"], int) or isinstance(meta["year"], bool):
             raise ManifestError(f"{where}: year expected an integer, found {meta['year']!r}")
-        style = meta.setdefault("style", default_style(meta))
-        if style not in STYLES:
+        # Without a style the text decides (pipeline.detect), once it is read.
+        style = meta.get("style")
+        if style is not None and style not in STYLES:
             raise ManifestError(f"{where}: style expected one of {STYLES}, found {style!r}")
         has_path, has_url = bool(meta.get("path")), bool(meta.get("url"))
         if has_path == has_url:
@@ -139,6 +129,11 @@ def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
         file_path = None
         if has_path:
             file_path = root / str(meta["path"])
+            if not file_path.resolve().is_relative_to(root.resolve()):
+                raise ManifestError(
+                    f"{where}: path {meta['path']!r} is outside the project ({root.resolve()}); "
+                    "put the file under corpora/raw/"
+                )
             if not file_path.is_file():
                 raise ManifestError(f"{where}: path {meta['path']!r} points at nothing")
         sha = meta.get("sha256")
@@ -166,134 +161,14 @@ def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
 
 
 def decode(data: bytes, encodings: list[str], name: str = "<bytes>") -> tuple[str, str]:
-    """Bytes → (text, encoding). UTF-8 (BOM or not), UTF-16 with a BOM, then Windows-1258.
-
-    Older Vietnamese files are often Windows-1258 (cp1258); cp1258 decodes almost any byte string, so
-    it is tried last and accepted only when the result looks like text.
-    """
-    if not data.strip():
-        raise DecodeError(f"{name}: file is empty")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as e:
-            raise DecodeError(
-                f"{name}: has a UTF-16 byte-order mark but is not UTF-16 ({e.reason})"
-            ) from None
-    if b"\x00" in data[:4096] and _looks_utf16_without_bom(data):
-        # Latin text in UTF-16 has a zero high byte: at odd offsets in little-endian, even in big-endian.
-        sample = data[:4096]
-        enc = "utf-16-le" if sample[1::2].count(0) >= sample[0::2].count(0) else "utf-16-be"
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError as e:
-            raise DecodeError(
-                f"{name}: looks like UTF-16 without a byte-order mark but is not ({e.reason})"
-            ) from None
-    for enc in encodings:
-        if enc.startswith("utf-16"):
-            continue
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        if _looks_like_text(text):
-            return text, enc
-    raise DecodeError(f"{name}: not text in any of the encodings {encodings} (binary file?)")
+    """Bytes → (text, encoding): :func:`pipeline.loader.decode` (kept here for its callers)."""
+    return _decode(data, name, encodings)
 
 
-def _looks_utf16_without_bom(data: bytes) -> bool:
-    sample = data[:4096]
-    zeros_odd = sample[1::2].count(0)
-    zeros_even = sample[0::2].count(0)
-    return max(zeros_odd, zeros_even) > 0.3 * (len(sample) / 2)
-
-
-def _looks_like_text(text: str) -> bool:
-    sample = text[:20000]
-    if not sample:
-        return False
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\ufffd")
-    return bad / len(sample) < 0.01
-
-
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML page, one block element a line."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "head", "noscript"]):
-        tag.decompose()
-    text = soup.get_text("\n")
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-_MD_PATTERNS = [
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),  # heading markers
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italic
-    (re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.M), ""),  # table rules
-    (re.compile(r"^\s*>\s?", re.M), ""),  # quotes
-    (re.compile(r"<[^>\n]+>"), ""),  # inline html
-]
-
-
-def markdown_to_text(md: str) -> str:
-    for pat, rep in _MD_PATTERNS:
-        md = pat.sub(rep, md)
-    md = md.replace("|", " ")
-    return "\n".join(line.strip() for line in md.splitlines() if line.strip())
-
-
-def pdf_to_text(data: bytes, name: str) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(_io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError) as e:
-        raise DecodeError(f"{name}: unreadable PDF ({e})") from None
-    text = "\n".join(pages)
-    if not text.strip():
-        raise DecodeError(f"{name}: PDF has no text layer (scanned? OCR it first)")
-    return text
-
-
-def docx_to_text(data: bytes, name: str) -> str:
-    import zipfile
-
-    import docx
-
-    try:
-        document = docx.Document(_io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise DecodeError(f"{name}: unreadable .docx ({e})") from None
-    return "\n".join(p.text for p in document.paragraphs if p.text.strip())
-
-
-def extract_text(data: bytes, fmt: str, params: IngestParams, name: str) -> tuple[str, str]:
-    """Raw bytes of a file of format ``fmt`` → (plain text, encoding or format used)."""
-    if fmt == "pdf":
-        return pdf_to_text(data, name), "pdf"
-    if fmt == "docx":
-        return docx_to_text(data, name), "docx"
-    text, enc = decode(data, params.encodings, name)
-    if fmt == "html":
-        return html_to_text(text), enc
-    if fmt == "md":
-        return markdown_to_text(text), enc
-    return text, enc
-
-
-def clean_text(text: str, lang: str) -> str:
-    """NFC, LF, trailing spaces trimmed, runs of blank lines collapsed."""
-    text = normalise(text, lang)
-    lines = [re.sub(r"[ \t\u00a0]+$", "", line) for line in text.split("\n")]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+def extract_text(data: bytes, fmt: str, params: IngestParams, name: str) -> tuple[str, str, list[str]]:
+    """Raw bytes of a file → (plain text, encoding or format used, warnings): the shared loader."""
+    loaded = load_bytes(data, name, fmt, params.encodings, params.max_bytes)
+    return loaded.text, loaded.encoding, loaded.warnings
 
 
 # ---------------------------------------------------------------- downloads
@@ -352,15 +227,31 @@ def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, 
             return None, row
     name = str(entry.path or entry.url)
     try:
-        raw, enc = extract_text(data, entry.fmt, params, name)
-    except DecodeError as e:
+        raw, enc, warnings = extract_text(data, entry.fmt, params, name)
+    except LoadError as e:
         row.update(status="failed", reason=str(e))
         return None, row
     text = clean_text(raw, meta["lang"])
     if len(text.strip()) < params.min_chars:
         row.update(status="failed", reason=f"{name}: only {len(text.strip())} characters of text")
         return None, row
-    row.update(status="ok", encoding=enc, characters=len(text), bytes=len(data))
+    choice = detect_style(text)
+    style = meta.get("style") or choice.style
+    if style is None:
+        row.update(status="failed", reason=f"{name}: {no_style_message(choice)}", style_detection=choice.as_dict())
+        return None, row
+    if meta.get("style") and choice.style not in (None, style):
+        warnings.append(f"{name}: manifest style {style!r}, but the text reads as {choice.style!r} ({choice.evidence})")
+    row.update(
+        status="ok",
+        encoding=enc,
+        characters=len(text),
+        bytes=len(data),
+        style=style,
+        style_source="manifest" if meta.get("style") else "detected",
+        style_detection=choice.as_dict(),
+        warnings=warnings,
+    )
     doc = Document(
         doc_id=entry.doc_id,
         lang=meta["lang"],
@@ -373,7 +264,7 @@ def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, 
         redistribute_text=bool(meta["redistribute_text"]),
         source=str(meta.get("source_url") or meta.get("url") or meta.get("source") or ""),
         path=str(meta.get("path") or meta.get("url")),
-        style=str(meta["style"]),
+        style=str(style),
         text=text,
         translation_of=meta.get("translation_of"),
     )
@@ -395,6 +286,8 @@ def run(
         report.append(row)
         if doc is not None:
             docs.append(doc)
+            for w in row.get("warnings", []):
+                log.warning("%s: %s", entry.doc_id, w)
         else:
             log.warning("%s: %s (%s)", entry.doc_id, row["status"], row["reason"])
     counts = {
@@ -402,6 +295,7 @@ def run(
         "ok": sum(r["status"] == "ok" for r in report),
         "skipped": sum(r["status"] == "skipped" for r in report),
         "failed": sum(r["status"] == "failed" for r in report),
+        "warnings": sum(len(r.get("warnings", [])) for r in report),
     }
     if entries and counts["failed"] / len(entries) > params.max_failed_fraction:
         failed = [f"{r['doc_id']}: {r['reason']}" for r in report if r["status"] == "failed"]

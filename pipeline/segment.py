@@ -18,8 +18,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from pipeline.detect import detect_style, no_style_message
 from pipeline.io import write_json, write_parquet
-from pipeline.lang import normalise
+from pipeline.loader import FORMATS, LoadError, keep_lines, load_file
 from pipeline.params import load_params
 from pipeline.schema import (
     DOCUMENTS_SCHEMA,
@@ -31,7 +32,15 @@ from pipeline.schema import (
     to_table,
     validate_frame,
 )
-from pipeline.styles import Style, article_key, default_style, get_style, next_labels
+from pipeline.styles import (
+    LOOKS_LIKE_ARTICLE,
+    REPEALED,
+    STYLES,
+    Style,
+    article_key,
+    get_style,
+    next_labels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,25 +130,35 @@ def _line_at(text: str, pos: int) -> tuple[int, int]:
     return s, len(text) if e < 0 else e
 
 
+def _line_no(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
 def _find_articles(text: str, style: Style, issues: list[str]) -> list[_Article]:
     arts: list[_Article] = []
     seen: dict[str, int] = {}
-    for m in style.article.finditer(text):
+    matches = list(style.article.finditer(text))
+    for pattern in style.inserted_article:
+        matches += pattern.finditer(text)
+    for m in sorted(matches, key=lambda m: m.start()):
         num = m.group("num")
         if num in seen:
             # A repeated number (a consolidation error or a quoted article): keep the first; the repeat
             # stays in the text of the article it stands in, so nothing is dropped.
             issues.append(
-                f"article {num} repeated at offset {m.start()} (first at {seen[num]}); kept the first"
+                f"line {_line_no(text, m.start())}: article {num} repeated (first at line "
+                f"{_line_no(text, seen[num])}); kept the first, the repeat stays in the text of article "
+                f"{arts[-1].num}"
             )
             continue
         if arts and article_key(num) <= article_key(arts[-1].num):
             issues.append(
-                f"article {num} at offset {m.start()} is out of order after {arts[-1].num}; not a heading"
+                f"line {_line_no(text, m.start())}: article {num} is out of order after article "
+                f"{arts[-1].num}; not read as a heading, it stays in the text of article {arts[-1].num}"
             )
             continue
         start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip(" \t-–")))
-        title = m.group("title").strip() or None
+        title = (m.group("title") or "").strip() or None
         text_start = m.end()
         if style.heading_before and start > 0:
             # The marginal note: the line before, unless it is another section or a structural line.
@@ -334,7 +353,57 @@ def segment(doc: Document, params: SegmentParams) -> Segmentation:
         if not clauses and "point" in params.levels:
             # Points directly under an article without numbered clauses ("Điều 5 … : a) …; b) …").
             provisions.extend(_points(text, s, e, style, None, art_id, common))
-    return Segmentation(provisions, issues, (0, min(starts)), struct_spans, headings)
+    seg = Segmentation(provisions, issues, (0, min(starts)), struct_spans, headings)
+    issues.extend(_layout_warnings(text, seg))
+    return seg
+
+
+def _layout_warnings(text: str, seg: Segmentation) -> list[str]:
+    """Warnings about what the segmentation leaves doubtful, each with its line."""
+    out = []
+    front_end = seg.front_matter[1]
+    for m in LOOKS_LIKE_ARTICLE.finditer(text, 0, front_end):
+        line = text[m.start() : text.find("\n", m.start()) if "\n" in text[m.start() :] else len(text)]
+        out.append(
+            f"line {_line_no(text, m.start())}: text before the first article looks like an article "
+            f"heading but was not read as one: {line.strip()[:60]!r} (wrong --style, or a heading the "
+            "style does not know?)"
+        )
+    for a in seg.articles:
+        if not a.text and not (a.heading and REPEALED.search(a.heading)):
+            out.append(f"line {_line_no(text, a.char_start)}: article {a.article} is empty")
+    # Coverage: every non-space character in exactly one region (front matter, structural heading,
+    # article heading, article text); a gap or an overlap means the layout was misread.
+    regions = sorted(
+        [
+            seg.front_matter,
+            *seg.structural,
+            *seg.headings,
+            *((a.char_start, a.char_end) for a in seg.articles),
+        ]
+    )
+    solid = missed = 0
+    gaps: list[int] = []
+    overlaps: list[int] = []
+    pos = 0
+    for s, e in [*regions, (len(text), len(text))]:
+        if s > pos:
+            n = sum(1 for ch in text[pos:s] if not ch.isspace())
+            if n:
+                missed += n
+                gaps.append(pos + len(text[pos:s]) - len(text[pos:s].lstrip()))
+        elif text[s : min(pos, e)].strip():
+            overlaps.append(s)
+        pos = max(pos, e)
+    solid = sum(1 for ch in text if not ch.isspace())
+    if gaps or overlaps:
+        cover = 100.0 * (solid - missed) / solid if solid else 100.0
+        where = gaps[0] if gaps else overlaps[0]
+        out.append(
+            f"line {_line_no(text, where)}: coverage {cover:.1f} % "
+            f"({len(gaps)} stretch(es) of text in no unit, {len(overlaps)} in two)"
+        )
+    return out
 
 
 def _points(
@@ -378,7 +447,15 @@ def run(
     validate_frame(table, DOCUMENTS_SCHEMA, str(documents_path))
     rows: list[dict[str, Any]] = []
     per_doc: dict[str, dict[str, Any]] = {}
-    counts = {"documents": table.num_rows, "segmented": 0, "failed": 0, "article": 0, "clause": 0, "point": 0}
+    counts = {
+        "documents": table.num_rows,
+        "segmented": 0,
+        "failed": 0,
+        "article": 0,
+        "clause": 0,
+        "point": 0,
+        "warnings": 0,
+    }
     for rec in table.select([f.name for f in DOCUMENTS_SCHEMA]).to_pylist():
         doc = Document(**rec)
         try:
@@ -397,8 +474,9 @@ def run(
             "segment_error": None,
             "segment_warnings": seg.issues,
         }
+        counts["warnings"] += len(seg.issues)
         for msg in seg.issues:
-            log.warning("%s: %s", doc.doc_id, msg)
+            log.warning("%s (%s): %s", doc.doc_id, doc.path, msg)
     if report_path is not None:
         _update_report(Path(report_path), per_doc, counts)
     if counts["documents"] and counts["failed"] / counts["documents"] > params.max_failed_fraction:
@@ -433,43 +511,78 @@ def _update_report(path: Path, per_doc: dict[str, dict[str, Any]], counts: dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``overbroad segment PATH --lang vi|en [--doc-id ID] [--style STYLE]``: JSON Lines on stdout."""
+    """``overbroad segment PATH --lang vi|en``: JSON Lines on stdout, warnings and errors on stderr.
+
+    Exit 0; 2 when the file cannot be read or segmented; 1 with ``--strict`` when there were warnings.
+    """
     ap = argparse.ArgumentParser(
-        prog="overbroad segment", description="Cut a law into provisions (JSON Lines)."
+        prog="overbroad segment",
+        description="Cut a law (.txt, .md, .html, .pdf, .docx) into provisions (JSON Lines on stdout).",
     )
     ap.add_argument("path", type=Path)
     ap.add_argument("--lang", required=True, choices=["vi", "en"])
     ap.add_argument("--doc-id", default=None, help="document id (default: the file name without extension)")
     ap.add_argument(
-        "--style", default=None, help="drafting style: vn, vn-en, treaty, sg, us (default: from id and lang)"
+        "--style",
+        default=None,
+        choices=sorted(STYLES),
+        help="drafting style (default: detected from the text; -v shows why)",
+    )
+    ap.add_argument(
+        "--format", default=None, choices=list(FORMATS), help="file format (default: from the bytes)"
+    )
+    ap.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    ap.add_argument("--text", action="store_true", help="print the text the segmenter reads, not provisions")
+    ap.add_argument(
+        "-v", "--verbose", action="store_true", help="say how the file was read and the style chosen"
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     path: Path = args.path
     doc_id = args.doc_id or path.stem
+    warnings: list[str] = []
+
+    def say(kind: str, msg: str) -> None:
+        print(f"{kind}: {msg}", file=sys.stderr)
+
     try:
-        style = get_style(args.style or default_style(doc_id, args.lang))
-        raw = path.read_bytes()
-        text = normalise(raw.decode("utf-8"), args.lang)
+        loaded = load_file(path, args.format)
+        warnings += loaded.warnings
+        # Line N of the text is line N of a .txt or .md file (of the extracted text for other formats).
+        text = keep_lines(loaded.text, args.lang)
         if not text.strip():
-            raise SegmentError("empty file")
-        doc = Document.from_text(doc_id, args.lang, text, style.name, source=str(path), path=str(path))
-        provisions = segment_document(doc, SegmentParams())
-    except UnicodeDecodeError as e:
-        print(
-            f"error: {path}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})", file=sys.stderr
-        )
+            raise SegmentError("empty file (no text after decoding)")
+        if args.verbose:
+            say("info", f"{path}: read as {loaded.format}, {loaded.encoding}, {len(text)} characters")
+        if args.text:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            return 0
+        if args.style:
+            style = args.style
+            if args.verbose:
+                say("info", f"{path}: style {style} (from --style; detected: {detect_style(text).evidence})")
+        else:
+            choice = detect_style(text)
+            if choice.style is None:
+                raise SegmentError(no_style_message(choice))
+            style = choice.style
+            if args.verbose:
+                say("info", f"{path}: style {style} detected ({choice.evidence})")
+        doc = Document.from_text(doc_id, args.lang, text, style, source=str(path), path=str(path))
+        seg = segment(doc, SegmentParams())
+    except (LoadError, SegmentError) as e:
+        msg = str(e)
+        say("error", msg if msg.startswith(str(path)) else f"{path}: {msg}")
         return 2
-    except OSError as e:
-        print(f"error: {path}: cannot read ({e.strerror})", file=sys.stderr)
-        return 2
-    except ValueError as e:  # SegmentError and an unknown style
-        print(f"error: {path}: {e}", file=sys.stderr)
-        return 2
+    warnings += [f"{path}: {w}" for w in seg.issues]
     out = sys.stdout
-    for p in provisions:
+    for p in seg.provisions:
         out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-    return 0
+    for w in warnings:
+        say("warning", w)
+    if args.verbose:
+        say("info", f"{path}: {len(seg.articles)} articles, {len(seg.provisions)} provisions")
+    return 1 if args.strict and warnings else 0
 
 
 def stage_main(argv: list[str] | None = None) -> int:
@@ -479,12 +592,13 @@ def stage_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="data/provisions.parquet")
     ap.add_argument("--report", default="data/ingest_report.json")
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when any document has warnings")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     params = load_params(SegmentParams, "segment", args.params)
     counts = run(args.documents, args.out, params, args.report)
     log.info("segment: %s", counts)
-    return 0
+    return 1 if args.strict and counts.get("warnings") else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pipeline.lang import normalise
 from pipeline.schema import DOCUMENTS_SCHEMA, PROVISIONS_SCHEMA, Document, to_table, validate_frame
 from pipeline.segment import SegmentError, SegmentParams, main, run, segment, segment_document
-from pipeline.styles import default_style
+from pipeline.detect import detect_style
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "corpora" / "raw"
@@ -143,6 +143,10 @@ EXPECTED_ARTICLES = {
     "un-udhr-1948": 30,
     "us-18usc-ch115-treason-sedition": 10,
     "us-18usc1030-cfaa": 1,
+    # Philippines: Sections 1–31. Pakistan: ss 1–55 and the 37 inserted by amending Acts, 20 of them
+    # printed inside the body of the section before them ("1[26A, …", "(2S) …").
+    "ph-cybercrime-prevention-act-2012": 31,
+    "pk-peca-2016": 92,
     "vn-access-to-information-law-2016": 37,
     "vn-belief-and-religion-law-2016": 68,
     "vn-constitution-2013": 120,
@@ -167,9 +171,45 @@ EXPECTED_ARTICLES = {
 BUNDLED = sorted(RAW.glob("*/*.txt"))
 
 
+# What the segmenter warns about in the bundled laws: each a fault of the source, not of the segmenter.
+BUNDLED_WARNINGS = {
+    # The Pháp điển consolidation prints Điều 352's heading without its body (see the as-enacted file).
+    "vn-penal-code-2015": ["article 352 is empty"],
+}
+
+
 def load(path: Path) -> Document:
+    """A bundled law, its drafting style detected from the text alone (no file name, no manifest)."""
     lang = path.parent.name
-    return make_doc(path.read_text(encoding="utf-8"), default_style(path.stem, lang), path.stem, lang)
+    text = path.read_text(encoding="utf-8")
+    style = detect_style(normalise(text, lang)).style
+    assert style is not None
+    return make_doc(text, style, path.stem, lang)
+
+
+def test_detected_style_is_the_manifest_style() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / "corpora" / "manifest.yaml").read_text(encoding="utf-8"))["documents"]
+    declared = {e["id"]: e["style"] for e in manifest if e.get("path")}
+    assert set(declared) == {p.stem for p in BUNDLED}
+    assert {p.stem: load(p).style for p in BUNDLED} == declared
+
+
+PK_INSERTED = ["2E", "2F", "2G", "2H", "2I", "2J", "2K", "2S", "2T", "2W", "22A", "24A", "26A", "29", "30", "30A", "43A", "45A", "50A", "51A"]
+
+
+def test_pk_sections_printed_inside_the_previous_section_are_their_own() -> None:
+    arts = {a.article: a for a in segment(load(RAW / "en" / "pk-peca-2016.txt"), PARAMS).articles}
+    numbers = list(arts)
+    expected = [str(n) for n in range(1, 56)]
+    assert [n for n in numbers if n.isdigit()] == expected
+    assert set(PK_INSERTED) <= set(numbers)
+    assert arts["26A"].heading == "Punishment for false and fake information"
+    assert arts["26A"].text.startswith("Whoever intentionally disseminates")
+    assert arts["26"].heading == "Spoofing" and "26A" not in arts["26"].text
+    assert arts["2S"].heading == "Handling of complaints by social media platforms"
+    assert arts["2R"].text.rstrip().endswith("]") or "(2S)" not in arts["2R"].text
 
 
 def test_every_bundled_document_has_an_expected_count() -> None:
@@ -183,7 +223,7 @@ def test_bundled_invariants(path: Path) -> None:
     text, provs = doc.text, seg.provisions
     arts = seg.articles
     assert len(arts) == EXPECTED_ARTICLES[path.stem]
-    assert seg.issues == []
+    assert [i.split(": ", 1)[1] for i in seg.issues] == BUNDLED_WARNINGS.get(path.stem, [])
     assert len({p.provision_id for p in provs}) == len(provs)
     numbers = [a.article for a in arts]
     assert len(set(numbers)) == len(numbers)
@@ -269,7 +309,9 @@ def test_repeated_article_keeps_the_first_and_reports() -> None:
     seg = segment(make_doc("Điều 1. A\nx.\nĐiều 2. B\ny.\nĐiều 2. B\nz.", "vn"), PARAMS)
     assert [a.article for a in seg.articles] == ["1", "2"]
     assert seg.articles[-1].text == "y.\nĐiều 2. B\nz."  # nothing dropped
-    assert seg.issues and "repeated" in seg.issues[0]
+    assert seg.issues == [
+        "line 5: article 2 repeated (first at line 3); kept the first, the repeat stays in the text of article 2"
+    ]
 
 
 def test_too_long_article_is_an_error() -> None:
@@ -323,6 +365,7 @@ def test_run_writes_provisions_and_updates_report(tmp_path: Path) -> None:
         "article": 2,
         "clause": 2,
         "point": 2,
+        "warnings": 0,
         "provisions": 6,
     }
     table = pq.read_table(out)
@@ -371,10 +414,10 @@ def test_cli_default_style_and_doc_id(capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "empty file"),
-        (b"\xff\xfe\x00garbage\x80", "not valid UTF-8"),
-        ("Không có điều nào.".encode(), "no articles found"),
-        (b"\x00\x01\x02\x03", "empty file"),
+        (b"", "file is empty"),
+        (b"\xff\xfe\x00garbage\x80", "has a UTF-16 byte-order mark but is not UTF-16"),
+        ("Không có điều nào.".encode(), "no article headings of any known drafting style"),
+        (b"\x00\x01\x02\x03", "binary file"),
     ],
 )
 def test_cli_bad_input(
