@@ -238,10 +238,14 @@ def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, 
     choice = detect_style(text)
     style = meta.get("style") or choice.style
     if style is None:
-        row.update(status="failed", reason=f"{name}: {no_style_message(choice)}", style_detection=choice.as_dict())
+        row.update(
+            status="failed", reason=f"{name}: {no_style_message(choice)}", style_detection=choice.as_dict()
+        )
         return None, row
     if meta.get("style") and choice.style not in (None, style):
-        warnings.append(f"{name}: manifest style {style!r}, but the text reads as {choice.style!r} ({choice.evidence})")
+        warnings.append(
+            f"{name}: manifest style {style!r}, but the text reads as {choice.style!r} ({choice.evidence})"
+        )
     row.update(
         status="ok",
         encoding=enc,

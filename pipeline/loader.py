@@ -334,6 +334,9 @@ def pdf_to_text(data: bytes, name: str) -> str:
     furniture = _furniture(pages)
     kept: list[str] = []
     for lines in pages:
+        # A page break is not a paragraph break: the last line of a page may wrap onto the next.
+        while lines and not lines[-1].strip():
+            lines.pop()
         for ln in lines:
             if _PAGE_NUMBER.match(ln) or re.sub(r"\d+", "#", ln.strip()) in furniture:
                 continue
@@ -545,10 +548,6 @@ def load_bytes(
     if kind == "docx":
         return Loaded(docx_to_text(data, name), "docx", "docx", warnings)
     text, enc = decode(data, name, encodings)
-    if enc == "cp1258" and not unicodedata.is_normalized("NFC", text):
-        warnings.append(f"{name}: read as Windows-1258 (tone marks composed to NFC)")
-    elif enc not in ("utf-8", "utf-8-sig"):
-        warnings.append(f"{name}: read as {enc}")
     if "\ufffd" in text:
         pos = text.index("\ufffd")
         warnings.append(
