@@ -96,4 +96,7 @@ def detect_style(text: str, styles: dict[str, Style] = STYLES) -> StyleChoice:
 def no_style_message(choice: StyleChoice) -> str:
     """The error for a text in which no style finds an article, with what each style looks for."""
     looks = ", ".join(f"{s.name}: {s.example!r}" for s in STYLES.values() if s.example)
-    return f"no article headings of any known drafting style ({choice.evidence}); headings look like {looks}; pass --style if one applies"
+    return (
+        f"no article headings of any known drafting style ({choice.evidence}); "
+        f"headings look like {looks}; pass --style if one applies"
+    )

@@ -1,8 +1,9 @@
 """ingest stage: corpora/manifest.yaml + raw files → data/documents.parquet + data/ingest_report.json.
 
 Every manifest entry ends either as a row of documents.parquet or as a report row with the reason.
-An unreadable file is reported and does not stop the others; a malformed manifest (an entry that
-points at nothing, a duplicate id, a missing required field) is an error naming the entry.
+An unreadable file is reported and does not stop the others; so is a malformed entry (one that points
+at nothing or outside the project, a repeated id, a missing field or one of the wrong type), as a
+failed row naming the entry. Only a manifest that is not a list of documents stops the stage.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from tqdm import tqdm
 
 from pipeline.detect import detect_style, no_style_message
 from pipeline.io import write_json, write_parquet
-from pipeline.loader import FORMATS, LoadError, clean_text, html_to_text, load_bytes, markdown_to_text
+from pipeline.loader import (
+    FORMATS,
+    LoadError,
+    clean_text,
+    html_to_text,
+    load_bytes,
+    markdown_to_text,
+    too_big,
+)
 from pipeline.loader import decode as _decode
 from pipeline.params import load_params
 from pipeline.schema import DOCUMENTS_SCHEMA, KINDS, LANGS, Document, to_table
@@ -86,7 +95,19 @@ class Entry:
 
 
 def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
-    """Parse and check the manifest; raise ManifestError naming the entry that is wrong."""
+    """Parse and check the manifest; raise ManifestError naming the first entry that is wrong."""
+    entries, problems = check_manifest(path, root)
+    if problems:
+        raise ManifestError(problems[0]["reason"])
+    return entries
+
+
+def check_manifest(path: str | Path, root: str | Path = ".") -> tuple[list[Entry], list[dict[str, Any]]]:
+    """Parse the manifest: (the entries that are right, a failed report row for each that is not).
+
+    A wrong entry (a field of the wrong type, a path outside the project or to nothing, a repeated
+    id) is reported and does not stop the others; a file that is not a manifest at all raises.
+    """
     path, root = Path(path), Path(root)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -96,65 +117,94 @@ def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
     if not isinstance(docs, list):
         raise ManifestError(f"{path}: expected a top-level 'documents' list, found {type(data).__name__}")
     seen: set[str] = set()
-    entries = []
+    entries: list[Entry] = []
+    problems: list[dict[str, Any]] = []
     for i, meta in enumerate(docs, 1):
-        where = f"{path}: entry {i} ({meta.get('id', '?') if isinstance(meta, dict) else meta!r})"
-        if not isinstance(meta, dict):
-            raise ManifestError(f"{where}: expected a mapping")
-        missing = [k for k in REQUIRED if meta.get(k) in (None, "")]
-        if missing:
-            raise ManifestError(f"{where}: missing required field(s) {missing}")
-        doc_id = str(meta["id"])
-        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", doc_id):
-            raise ManifestError(f"{where}: id must be lowercase letters, digits, '.', '_' or '-'")
-        if doc_id in seen:
-            raise ManifestError(f"{where}: duplicate id {doc_id!r}")
-        seen.add(doc_id)
-        if meta["lang"] not in LANGS:
-            raise ManifestError(f"{where}: lang expected one of {LANGS}, found {meta['lang']!r}")
-        if meta["kind"] not in KINDS:
-            raise ManifestError(f"{where}: kind expected one of {KINDS}, found {meta['kind']!r}")
-        for flag in ("official", "redistribute_text"):
-            if not isinstance(meta[flag], bool):
-                raise ManifestError(f"{where}: {flag} expected true or false, found {meta[flag]!r}")
-        if not isinstance(meta["year"], int) or isinstance(meta["year"], bool):
-            raise ManifestError(f"{where}: year expected an integer, found {meta['year']!r}")
-        # Without a style the text decides (pipeline.detect), once it is read.
-        style = meta.get("style")
-        if style is not None and style not in STYLES:
-            raise ManifestError(f"{where}: style expected one of {STYLES}, found {style!r}")
-        has_path, has_url = bool(meta.get("path")), bool(meta.get("url"))
-        if has_path == has_url:
-            raise ManifestError(f"{where}: expected exactly one of 'path' or 'url'")
-        file_path = None
-        if has_path:
-            file_path = root / str(meta["path"])
-            if not file_path.resolve().is_relative_to(root.resolve()):
-                raise ManifestError(
-                    f"{where}: path {meta['path']!r} is outside the project ({root.resolve()}); "
-                    "put the file under corpora/raw/"
-                )
-            if not file_path.is_file():
-                raise ManifestError(f"{where}: path {meta['path']!r} points at nothing")
-        sha = meta.get("sha256")
-        if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", str(sha)):
-            raise ManifestError(f"{where}: sha256 expected 64 hex digits, found {sha!r}")
-        fmt = str(
-            meta.get("format") or Path(str(meta.get("path") or meta.get("url"))).suffix.lstrip(".") or "txt"
-        )
-        fmt = {"htm": "html", "markdown": "md", "text": "txt"}.get(fmt.lower(), fmt.lower())
-        if fmt not in FORMATS:
-            raise ManifestError(f"{where}: format expected one of {FORMATS}, found {fmt!r}")
-        tr = meta.get("translation_of")
-        entries.append(Entry(meta, file_path, meta.get("url"), sha, fmt))
-        if tr is not None and not isinstance(tr, str):
-            raise ManifestError(f"{where}: translation_of expected a document id, found {tr!r}")
+        try:
+            entry = _check_entry(path, root, i, meta, seen)
+        except ManifestError as e:
+            doc_id = meta.get("id") if isinstance(meta, dict) else None
+            problems.append(
+                {
+                    "doc_id": str(doc_id) if doc_id not in (None, "") else f"entry-{i}",
+                    "source": f"{path}: entry {i}",
+                    "status": "failed",
+                    "reason": str(e),
+                }
+            )
+            continue
+        entries.append(entry)
     ids = {e.doc_id for e in entries}
+    kept = []
     for e in entries:
         tr = e.meta.get("translation_of")
         if tr and tr not in ids:
-            raise ManifestError(f"{path}: entry {e.doc_id}: translation_of {tr!r} is not a manifest id")
-    return entries
+            problems.append(
+                {
+                    "doc_id": e.doc_id,
+                    "source": f"{path}: entry {e.doc_id}",
+                    "status": "failed",
+                    "reason": f"{path}: entry {e.doc_id}: translation_of {tr!r} is not a manifest id",
+                }
+            )
+            continue
+        kept.append(e)
+    return kept, problems
+
+
+def _check_entry(path: Path, root: Path, i: int, meta: Any, seen: set[str]) -> Entry:
+    """One manifest entry checked, or ManifestError naming it."""
+    where = f"{path}: entry {i} ({meta.get('id', '?') if isinstance(meta, dict) else meta!r})"
+    if not isinstance(meta, dict):
+        raise ManifestError(f"{where}: expected a mapping")
+    missing = [k for k in REQUIRED if meta.get(k) in (None, "")]
+    if missing:
+        raise ManifestError(f"{where}: missing required field(s) {missing}")
+    doc_id = str(meta["id"])
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", doc_id):
+        raise ManifestError(f"{where}: id must be lowercase letters, digits, '.', '_' or '-'")
+    if doc_id in seen:
+        raise ManifestError(f"{where}: duplicate id {doc_id!r} (the first entry with it is kept)")
+    seen.add(doc_id)
+    if meta["lang"] not in LANGS:
+        raise ManifestError(f"{where}: lang expected one of {LANGS}, found {meta['lang']!r}")
+    if meta["kind"] not in KINDS:
+        raise ManifestError(f"{where}: kind expected one of {KINDS}, found {meta['kind']!r}")
+    for flag in ("official", "redistribute_text"):
+        if not isinstance(meta[flag], bool):
+            raise ManifestError(f"{where}: {flag} expected true or false, found {meta[flag]!r}")
+    if not isinstance(meta["year"], int) or isinstance(meta["year"], bool):
+        raise ManifestError(f"{where}: year expected an integer, found {meta['year']!r}")
+    # Without a style the text decides (pipeline.detect), once it is read.
+    style = meta.get("style")
+    if style is not None and style not in STYLES:
+        raise ManifestError(f"{where}: style expected one of {STYLES}, found {style!r}")
+    has_path, has_url = bool(meta.get("path")), bool(meta.get("url"))
+    if has_path == has_url:
+        raise ManifestError(f"{where}: expected exactly one of 'path' or 'url'")
+    file_path = None
+    if has_path:
+        file_path = root / str(meta["path"])
+        if not file_path.resolve().is_relative_to(root.resolve()):
+            raise ManifestError(
+                f"{where}: path {meta['path']!r} is outside the project ({root.resolve()}); "
+                "put the file under corpora/raw/"
+            )
+        if not file_path.is_file():
+            raise ManifestError(f"{where}: path {meta['path']!r} points at nothing")
+    sha = meta.get("sha256")
+    if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", str(sha)):
+        raise ManifestError(f"{where}: sha256 expected 64 hex digits, found {sha!r}")
+    fmt = str(
+        meta.get("format") or Path(str(meta.get("path") or meta.get("url"))).suffix.lstrip(".") or "txt"
+    )
+    fmt = {"htm": "html", "markdown": "md", "text": "txt"}.get(fmt.lower(), fmt.lower())
+    if fmt not in FORMATS:
+        raise ManifestError(f"{where}: format expected one of {FORMATS}, found {fmt!r}")
+    tr = meta.get("translation_of")
+    if tr is not None and not isinstance(tr, str):
+        raise ManifestError(f"{where}: translation_of expected a document id, found {tr!r}")
+    return Entry(meta, file_path, meta.get("url"), sha, fmt)
 
 
 # ---------------------------------------------------------------- decoding and extraction
@@ -221,6 +271,10 @@ def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, 
     else:
         assert entry.path is not None
         try:
+            size = entry.path.stat().st_size
+            if size > params.max_bytes:
+                row.update(status="failed", reason=too_big(str(entry.path), size, params.max_bytes))
+                return None, row
             data = entry.path.read_bytes()
         except OSError as e:
             row.update(status="failed", reason=f"{entry.path}: cannot read ({e.strerror})")
@@ -283,8 +337,10 @@ def run(
     root: str | Path = ".",
 ) -> dict[str, int]:
     """Ingest every manifest entry; write documents and the report; return counts."""
-    entries = read_manifest(manifest, root)
-    docs, report = [], []
+    entries, problems = check_manifest(manifest, root)
+    docs, report = [], list(problems)
+    for row in problems:
+        log.warning("%s: failed (%s)", row["doc_id"], row["reason"])
     for entry in tqdm(entries, desc="ingest", unit="doc", disable=None):
         doc, row = load_document(entry, params)
         report.append(row)
@@ -295,16 +351,16 @@ def run(
         else:
             log.warning("%s: %s (%s)", entry.doc_id, row["status"], row["reason"])
     counts = {
-        "entries": len(entries),
+        "entries": len(report),
         "ok": sum(r["status"] == "ok" for r in report),
         "skipped": sum(r["status"] == "skipped" for r in report),
         "failed": sum(r["status"] == "failed" for r in report),
         "warnings": sum(len(r.get("warnings", [])) for r in report),
     }
-    if entries and counts["failed"] / len(entries) > params.max_failed_fraction:
+    if report and counts["failed"] / len(report) > params.max_failed_fraction:
         failed = [f"{r['doc_id']}: {r['reason']}" for r in report if r["status"] == "failed"]
         raise RuntimeError(
-            f"ingest: {counts['failed']} of {len(entries)} documents failed "
+            f"ingest: {counts['failed']} of {len(report)} documents failed "
             f"(more than ingest.max_failed_fraction={params.max_failed_fraction}):\n" + "\n".join(failed)
         )
     write_parquet(to_table([d.__dict__ for d in docs], DOCUMENTS_SCHEMA), out_path)

@@ -18,7 +18,6 @@ import io
 import logging
 import re
 import statistics
-import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,6 +48,10 @@ class Loaded:
     format: str
     encoding: str
     warnings: list[str] = field(default_factory=list)
+
+
+def too_big(name: str, size: int, max_bytes: int) -> str:
+    return f"{name}: {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB limit for one law"
 
 
 def _line_of(data: bytes | str, offset: int) -> int:
@@ -82,7 +85,8 @@ def decode(
                 return data.decode(enc), enc
             except UnicodeDecodeError as e:
                 raise LoadError(
-                    f"{name}: has a {enc.upper()} byte-order mark but is not {enc.upper()} ({e.reason} at byte {e.start})"
+                    f"{name}: has a {enc.upper()} byte-order mark but is not {enc.upper()} "
+                    f"({e.reason} at byte {e.start})"
                 ) from None
     sample = data[:4096]
     if len(sample) >= 16 and b"\x00" in sample and _looks_utf16_without_bom(sample):
@@ -91,7 +95,8 @@ def decode(
             return data.decode(enc), enc
         except UnicodeDecodeError as e:
             raise LoadError(
-                f"{name}: looks like UTF-16 without a byte-order mark but is not ({e.reason} at byte {e.start})"
+                f"{name}: looks like UTF-16 without a byte-order mark but is not "
+                f"({e.reason} at byte {e.start})"
             ) from None
     control = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
     if control > 0.05 * len(sample):
@@ -110,14 +115,16 @@ def decode(
     if reason == "unexpected end of data":
         # A multi-byte sequence cut at the end: a download or copy that stopped early.
         raise LoadError(
-            f"{name}: line {line}: truncated UTF-8 (the file ends inside a character at byte {bad}); was the download or copy cut short?"
+            f"{name}: line {line}: truncated UTF-8 (the file ends inside a character at byte {bad}); "
+            "was the download or copy cut short?"
         )
     # Valid multi-byte UTF-8 before the bad byte: the file mixes encodings (a cp1258 passage pasted
     # into a UTF-8 file). Decoding the whole as cp1258 would turn the UTF-8 part into mojibake.
     head = data[:bad].decode("utf-8", "ignore")
     if any(ord(c) > 127 for c in head):
         raise LoadError(
-            f"{name}: line {line}: mixed encodings: valid UTF-8 up to byte {bad}, then byte 0x{data[bad]:02x} is not (re-save the file in one encoding)"
+            f"{name}: line {line}: mixed encodings: valid UTF-8 up to byte {bad}, then byte "
+            f"0x{data[bad]:02x} is not (re-save the file in one encoding)"
         )
     for enc in encodings:
         if enc.startswith(("utf-8", "utf-16", "utf-32")):
@@ -128,7 +135,8 @@ def decode(
             continue
         return text, enc
     raise LoadError(
-        f"{name}: line {line}: not valid UTF-8 (byte 0x{data[bad]:02x} at offset {bad}) nor any of {list(encodings)}"
+        f"{name}: line {line}: not valid UTF-8 (byte 0x{data[bad]:02x} at offset {bad}) "
+        f"nor any of {list(encodings)}"
     )
 
 
@@ -257,7 +265,8 @@ def markdown_to_text(md: str) -> str:
 
 # A page number alone on its line: "12", "- 12 -", "Page 3", "Page 3 of 40", "3/40", "Trang 3".
 _PAGE_NUMBER = re.compile(
-    r"^[ \t]*(?:[-–—][ \t]*)?(?:(?:Page|PAGE|Trang|TRANG|p\.)[ \t]*)?\d{1,4}(?:[ \t]*(?:/|of|trên)[ \t]*\d{1,4})?(?:[ \t]*[-–—])?[ \t]*$"
+    r"^[ \t]*(?:[-–—][ \t]*)?(?:(?:Page|PAGE|Trang|TRANG|p\.)[ \t]*)?\d{1,4}"
+    r"(?:[ \t]*(?:/|of|trên)[ \t]*\d{1,4})?(?:[ \t]*[-–—])?[ \t]*$"
 )
 # A line that opens a unit in some drafting style: an article or structural heading, a clause or a
 # point label at the line start. Built from the style tables, so a new style's labels count too.
@@ -316,6 +325,9 @@ def pdf_to_text(data: bytes, name: str) -> str:
     """A PDF's text layer as paragraphs; LoadError for an unreadable PDF or one without text."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError, PdfStreamError
+
+    # pypdf logs what it repairs ("EOF marker not found"); the LoadError below is what the user reads.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -470,7 +482,8 @@ def docx_to_text(data: bytes, name: str) -> str:
     if "word/document.xml" not in names:
         shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
         raise LoadError(
-            f"{name}: a ZIP archive but not a Word document (no word/document.xml; holds {shown or 'nothing'})"
+            f"{name}: a ZIP archive but not a Word document "
+            f"(no word/document.xml; holds {shown or 'nothing'})"
         )
     try:
         document = docx.Document(io.BytesIO(data))
@@ -551,7 +564,8 @@ def load_bytes(
     if "\ufffd" in text:
         pos = text.index("\ufffd")
         warnings.append(
-            f"{name}: line {_line_of(text, pos)}: U+FFFD replacement character (text lost before it reached us)"
+            f"{name}: line {_line_of(text, pos)}: U+FFFD replacement character "
+            "(text lost before it reached us)"
         )
     if kind == "html":
         return Loaded(html_to_text(text, name), "html", enc, warnings)

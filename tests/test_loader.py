@@ -86,6 +86,7 @@ def law_pdf() -> bytes:
     )
 
 
+TRANSLATION_IDS = ["art-1", "art-2", "art-2/cl-1", *(f"art-2/cl-1/pt-{x}" for x in "abcdđ")]
 TRANSLATION = """LAW ON SAMPLES
 Chapter I
 GENERAL PROVISIONS
@@ -119,7 +120,7 @@ USER_TABLE = [
     ("law-nfd.txt",    lambda: unicodedata.normalize("NFD", LAW).encode(), "vi", LAW_IDS),
     ("law.pdf",        law_pdf,                               "vi",   [*LAW_IDS, "art-3"]),
     # An English translation named like a Vietnamese law: the text, not the name, decides the style.
-    ("vn-sample-law.txt", lambda: TRANSLATION.encode(),       "en",   ["art-1", "art-2", "art-2/cl-1", *(f"art-2/cl-1/pt-{x}" for x in "abcdđ")]),
+    ("vn-sample-law.txt", lambda: TRANSLATION.encode(),       "en",   TRANSLATION_IDS),
 ]
 # fmt: on
 

@@ -196,7 +196,28 @@ def test_detected_style_is_the_manifest_style() -> None:
     assert {p.stem: load(p).style for p in BUNDLED} == declared
 
 
-PK_INSERTED = ["2E", "2F", "2G", "2H", "2I", "2J", "2K", "2S", "2T", "2W", "22A", "24A", "26A", "29", "30", "30A", "43A", "45A", "50A", "51A"]
+PK_INSERTED = [
+    "2E",
+    "2F",
+    "2G",
+    "2H",
+    "2I",
+    "2J",
+    "2K",
+    "2S",
+    "2T",
+    "2W",
+    "22A",
+    "24A",
+    "26A",
+    "29",
+    "30",
+    "30A",
+    "43A",
+    "45A",
+    "50A",
+    "51A",
+]
 
 
 def test_pk_sections_printed_inside_the_previous_section_are_their_own() -> None:
