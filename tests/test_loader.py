@@ -237,11 +237,13 @@ UNWRAP_CASES = [
     # A wrapped sentence whose next line looks like clause 2 is one sentence.
     (["1. Theo quy định tại khoản", "2. Điều 5."], 28, ["1. Theo quy định tại khoản 2. Điều 5."]),
     # A clause that ends a full line still ends there.
-    (["1. Người nào vi phạm thì bị phạt tù.", "2. Hành vi khác."], 37, ["1. Người nào vi phạm thì bị phạt tù.", "2. Hành vi khác."]),
+    (["1. Người nào vi phạm thì bị phạt tù.", "2. Hành vi khác."], 37,
+     ["1. Người nào vi phạm thì bị phạt tù.", "2. Hành vi khác."]),
     # A short line (a heading, the end of a paragraph) is never joined.
     (["Chương I", "NHỮNG QUY ĐỊNH CHUNG"], 60, ["Chương I", "NHỮNG QUY ĐỊNH CHUNG"]),
     # A word hyphenated at the line end is put back together.
-    (["the computer is used for informa-", "tion processing."], 33, ["the computer is used for informa-tion processing."]),
+    (["the computer is used for informa-", "tion processing."], 33,
+     ["the computer is used for informa-tion processing."]),
 ]
 # fmt: on
 
