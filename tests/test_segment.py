@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.detect import detect_style
 from pipeline.lang import normalise
 from pipeline.schema import DOCUMENTS_SCHEMA, PROVISIONS_SCHEMA, Document, to_table, validate_frame
 from pipeline.segment import SegmentError, SegmentParams, main, run, segment, segment_document
-from pipeline.detect import detect_style
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "corpora" / "raw"
