@@ -331,7 +331,8 @@ def test_repeated_article_keeps_the_first_and_reports() -> None:
     assert [a.article for a in seg.articles] == ["1", "2"]
     assert seg.articles[-1].text == "y.\nĐiều 2. B\nz."  # nothing dropped
     assert seg.issues == [
-        "line 5: article 2 repeated (first at line 3); kept the first, the repeat stays in the text of article 2"
+        "line 5: article 2 repeated (first at line 3); kept the first, "
+        "the repeat stays in the text of article 2"
     ]
 
 
