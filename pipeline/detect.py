@@ -82,10 +82,13 @@ def score_style(text: str, style: Style) -> StyleScore:
     return StyleScore(style.name, accepted, rejected, markers, first)
 
 
-def detect_style(text: str, styles: dict[str, Style] = STYLES) -> StyleChoice:
-    """The style that explains the document's article structure best (``style`` None if none does)."""
+def detect_style(text: str, lang: str | None = None, styles: dict[str, Style] = STYLES) -> StyleChoice:
+    """The style that explains the document's article structure best (``style`` None if none does).
+
+    With ``lang``, only the styles written in that language are candidates.
+    """
     scores = sorted(
-        (score_style(text, s) for s in styles.values()),
+        (score_style(text, s) for s in styles.values() if lang is None or s.lang == lang),
         key=lambda s: (s.score, s.markers, s.articles),
         reverse=True,
     )

@@ -289,7 +289,7 @@ def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, 
     if len(text.strip()) < params.min_chars:
         row.update(status="failed", reason=f"{name}: only {len(text.strip())} characters of text")
         return None, row
-    choice = detect_style(text)
+    choice = detect_style(text, meta["lang"])
     style = meta.get("style") or choice.style
     if style is None:
         row.update(

@@ -560,9 +560,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.style:
             style = args.style
             if args.verbose:
-                say("info", f"{path}: style {style} (from --style; detected: {detect_style(text).evidence})")
+                say(
+                    "info",
+                    f"{path}: style {style} (from --style; detected: {detect_style(text, args.lang).evidence})",
+                )
         else:
-            choice = detect_style(text)
+            choice = detect_style(text, args.lang)
             if choice.style is None:
                 raise SegmentError(no_style_message(choice))
             style = choice.style

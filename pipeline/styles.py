@@ -128,6 +128,9 @@ class Style:
     # same article headings, and what a heading looks like (for the error when no style fits).
     markers: re.Pattern[str] | None = None
     example: str = ""
+    # The language the style's words are in ("Điều" is Vietnamese, "Article" English): detection only
+    # considers the styles of the document's language.
+    lang: str = "en"
 
 
 M = re.MULTILINE
@@ -148,6 +151,7 @@ _SAME_LINE_TITLE = r"(?:[ \t]*[.:\-–—][ \t]*(?P<title>[^\n]*?))?[ \t]*$"
 
 VN = Style(
     name="vn",
+    lang="vi",
     example="Điều 1. Phạm vi điều chỉnh",
     # "Điều 117. Tội làm, tàng trữ …"; amending laws insert articles as "Điều 217a"; malformed
     # sources drop the period ("Điều 5 Chính sách …"), replace it by a colon ("Điều 24: …") or omit the

@@ -182,7 +182,7 @@ def load(path: Path) -> Document:
     """A bundled law, its drafting style detected from the text alone (no file name, no manifest)."""
     lang = path.parent.name
     text = path.read_text(encoding="utf-8")
-    style = detect_style(normalise(text, lang)).style
+    style = detect_style(normalise(text, lang), lang).style
     assert style is not None
     return make_doc(text, style, path.stem, lang)
 
