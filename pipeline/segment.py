@@ -562,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.verbose:
                 say(
                     "info",
-                    f"{path}: style {style} (from --style; detected: {detect_style(text, args.lang).evidence})",
+                    f"{path}: style {style} (from --style; detected: "
+                    f"{detect_style(text, args.lang).evidence})",
                 )
         else:
             choice = detect_style(text, args.lang)

@@ -52,22 +52,37 @@ def _sparse(path: Path, size: int) -> None:
 # fmt: off
 # kind, file name, bytes (or a writer), message (a regex; {path} is the file, line numbers literal)
 FILE_KINDS: list[tuple[str, str, bytes | Callable[[Path], None], str]] = [
-    ("empty file",            "empty.txt",  b"",                                       r"{path}: file is empty"),
-    ("only whitespace",       "blank.txt",  b" \n\t\n\n",                              r"{path}: file is empty"),
-    ("binary (a PNG)",        "image.txt",  b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, r"{path}: binary file \(\d+ control bytes"),
-    ("truncated UTF-8",       "cut.txt",    (LAW + "Điều 3. Tạ").encode()[:-1],       r"{path}: line 7: truncated UTF-8 \(the file ends inside a character"),
-    ("mixed encodings",       "mixed.txt",  LAW.encode() + cp1258("Điều 3. Tội phạm"), r"{path}: line 7: mixed encodings: valid UTF-8 up to byte \d+, then byte 0x"),
-    ("NUL bytes",             "nul.txt",    LAW.replace("Điều 2", "Điều\x002").encode(), r"{path}: line 4: NUL byte at offset \d+"),
-    ("a 200 MB file",         "huge.txt",   lambda p: _sparse(p, 200_000_000),         r"{path}: 200\.0 MB, more than the 67 MB limit for one law"),
-    ("PDF without text",      "scan.pdf",   make_pdf([[], [], []]),                    r"{path}: the PDF has 3 page\(s\) but no text layer \(a scan\?\); run OCR"),
-    ("corrupt PDF",           "broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",   r"{path}: unreadable PDF \("),
-    ("DOCX that is another ZIP", "law.docx", _zip({"data.csv": b"a,b\n", "readme.txt": b"x"}), r"{path}: a ZIP archive but not a Word document \(no word/document.xml; holds data.csv, readme.txt\)"),
-    ("DOCX that is text",     "fake.docx",  LAW.encode(),                              r"{path}: named .docx but is not a DOCX file"),
-    ("HTML of navigation only", "nav.html", b"<html><body><nav><a href='/'>Home</a> <a href='/laws'>Laws</a></nav><footer>(c) 2024</footer></body></html>", r"{path}: the page holds only navigation, header and footer text, no body"),
-    ("UTF-16 BOM, odd bytes", "u16.txt",    b"\xff\xfe" + "Điều 1. A".encode("utf-16-le") + b"\x00", r"{path}: has a UTF-16 byte-order mark but is not UTF-16 \(truncated data"),
-    ("no article headings",   "essay.txt",  ("Một bài viết về pháp luật, không có điều khoản nào. " * 5).encode(), r"{path}: no article headings of any known drafting style"),
+    ("empty file", "empty.txt", b"",
+     r"{path}: file is empty"),
+    ("only whitespace", "blank.txt", b" \n\t\n\n",
+     r"{path}: file is empty"),
+    ("binary (a PNG)", "image.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+     r"{path}: binary file \(\d+ control bytes"),
+    ("truncated UTF-8", "cut.txt", (LAW + "Điều 3. Tạ").encode()[:-1],
+     r"{path}: line 7: truncated UTF-8 \(the file ends inside a character"),
+    ("mixed encodings", "mixed.txt", LAW.encode() + cp1258("Điều 3. Tội phạm"),
+     r"{path}: line 7: mixed encodings: valid UTF-8 up to byte \d+, then byte 0x"),
+    ("NUL bytes", "nul.txt", LAW.replace("Điều 2", "Điều\x002").encode(),
+     r"{path}: line 4: NUL byte at offset \d+"),
+    ("a 200 MB file", "huge.txt", lambda p: _sparse(p, 200_000_000),
+     r"{path}: 200\.0 MB, more than the 67 MB limit for one law"),
+    ("PDF without text", "scan.pdf", make_pdf([[], [], []]),
+     r"{path}: the PDF has 3 page\(s\) but no text layer \(a scan\?\); run OCR"),
+    ("corrupt PDF", "broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",
+     r"{path}: unreadable PDF \("),
+    ("DOCX that is another ZIP", "law.docx", _zip({"data.csv": b"a,b\n", "readme.txt": b"x"}),
+     r"{path}: a ZIP archive but not a Word document \(no word/document.xml; holds data.csv, readme.txt\)"),
+    ("DOCX that is text", "fake.docx", LAW.encode(),
+     r"{path}: named .docx but is not a DOCX file"),
+    ("HTML of navigation only", "nav.html",
+     b"<html><body><nav><a href='/'>Home</a></nav><footer>(c) 2024</footer></body></html>",
+     r"{path}: the page holds only navigation, header and footer text, no body"),
+    ("UTF-16 BOM, odd bytes", "u16.txt", b"\xff\xfe" + "Điều 1. A".encode("utf-16-le") + b"\x00",
+     r"{path}: has a UTF-16 byte-order mark but is not UTF-16 \(truncated data"),
+    ("no article headings", "essay.txt", ("Một bài viết về pháp luật, không điều khoản nào. " * 5).encode(),
+     r"{path}: no article headings of any known drafting style"),
 ]
-# fmt: on
+# fmt: on# fmt: on
 
 
 def _write(path: Path, data: bytes | Callable[[Path], None]) -> None:
@@ -143,12 +158,14 @@ MANIFEST_KINDS = [
     ("flag of the wrong type", _entry("bad", "corpora/raw/vi/good.txt", redistribute_text="no"),
      r"entry 2 \('bad'\): redistribute_text expected true or false, found 'no'"),
     ("path outside the project", _entry("bad", "../outside.txt"),
-     r"entry 2 \('bad'\): path '../outside.txt' is outside the project \(.*\); put the file under corpora/raw/"),
+     r"entry 2 \('bad'\): path '../outside.txt' is outside the project \(.*\); "
+     r"put the file under corpora/raw/"),
     ("path to nothing",        _entry("bad", "corpora/raw/vi/missing.txt"),
      r"entry 2 \('bad'\): path 'corpora/raw/vi/missing.txt' points at nothing"),
     ("duplicate id",           _entry("good", "corpora/raw/vi/good.txt"),
      r"entry 2 \('good'\): duplicate id 'good' \(the first entry with it is kept\)"),
-    ("missing field",          {k: v for k, v in _entry("bad", "corpora/raw/vi/good.txt").items() if k != "licence"},
+    ("missing field",
+     {k: v for k, v in _entry("bad", "corpora/raw/vi/good.txt").items() if k != "licence"},
      r"entry 2 \('bad'\): missing required field\(s\) \['licence'\]"),
     ("unknown style",          _entry("bad", "corpora/raw/vi/good.txt", style="roman"),
      r"entry 2 \('bad'\): style expected one of"),
@@ -244,7 +261,8 @@ def test_segment_stage_records_a_document_it_cannot_segment_and_keeps_the_rest(p
         in rows["wrong"]["warnings"][0]
     )
     assert rows["rep"]["segment_warnings"] == [
-        "line 7: article 2 repeated (first at line 4); kept the first, the repeat stays in the text of article 2"
+        "line 7: article 2 repeated (first at line 4); kept the first, "
+        "the repeat stays in the text of article 2"
     ]
     ids = set(pq.read_table(project / "data" / "provisions.parquet").column("doc_id").to_pylist())
     assert ids == {"good", "rep"}
@@ -252,13 +270,18 @@ def test_segment_stage_records_a_document_it_cannot_segment_and_keeps_the_rest(p
 
 # fmt: off
 SCORE_TEXT_KINDS = [
-    ('{"id": 1, "text": "x", "lang": "en"}\n{not json\n',           "stdin:2: malformed JSON (Expecting property name enclosed in double quotes)"),
-    ('{"id": 1, "text": "x", "lang": "en"}\n[1]\n',                 "stdin:2: expected a JSON object, found list"),
-    ('{"id": 1, "text": "x", "lang": "en"}\n{"id": 2, "lang": "en"}\n', "stdin:2: missing field(s) ['text']"),
-    ('{"id": 1, "text": "x", "lang": "en"}\n{"id": 2, "text": "y", "lang": "fr"}\n', "stdin:2: 'lang' expected one of ['en', 'vi'], found 'fr'"),
-    (b'{"id": 1, "text": "x", "lang": "en"}\n{"id": 2, "text": "\xff", "lang": "en"}\n', "stdin:2: not UTF-8 (invalid start byte at byte 19 of the line)"),
+    ('{"id": 1, "text": "x", "lang": "en"}\n{not json\n',
+     "stdin:2: malformed JSON (Expecting property name enclosed in double quotes)"),
+    ('{"id": 1, "text": "x", "lang": "en"}\n[1]\n',
+     "stdin:2: expected a JSON object, found list"),
+    ('{"id": 1, "text": "x", "lang": "en"}\n{"id": 2, "lang": "en"}\n',
+     "stdin:2: missing field(s) ['text']"),
+    ('{"id": 1, "text": "x", "lang": "en"}\n{"id": 2, "text": "y", "lang": "fr"}\n',
+     "stdin:2: 'lang' expected one of ['en', 'vi'], found 'fr'"),
+    (b'{"id": 1, "text": "x", "lang": "en"}\n{"id": 2, "text": "\xff", "lang": "en"}\n',
+     "stdin:2: not UTF-8 (invalid start byte at byte 19 of the line)"),
 ]
-# fmt: on
+# fmt: on# fmt: on
 
 
 @pytest.mark.parametrize(("batch", "message"), SCORE_TEXT_KINDS)
