@@ -297,13 +297,17 @@ def unwrap_lines(lines: list[str], width: int | None = None) -> list[str]:
         return []
     width = width or max(len(line) for line in lines)
     out: list[str] = []
-    for line in lines:
+    for i, line in enumerate(lines):
         cur = line.strip()
         if out and out[-1] and cur:
             prev = out[-1]
             first = cur.split()[0]
             wrapped = len(prev) + 1 + len(first) > 0.9 * width
-            if wrapped and not (_ENDS_UNIT.search(prev) and starts_unit(cur)):
+            after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            # A title (no final punctuation) between the end of a sentence and the start of a unit is
+            # a heading: a marginal note above "2. —(1) …", a treaty article's title.
+            title = _ENDS_UNIT.search(prev) and not _ENDS_UNIT.search(cur) and after and starts_unit(after)
+            if wrapped and not title and not (_ENDS_UNIT.search(prev) and starts_unit(cur)):
                 out[-1] = prev + cur if prev.endswith("-") and prev[-2:-1].isalpha() else prev + " " + cur
                 continue
         out.append(cur)
