@@ -553,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
         if not text.strip():
             raise SegmentError("empty file (no text after decoding)")
         if args.verbose:
-            say("info", f"{path}: read as {loaded.format}, {loaded.encoding}, {len(text)} characters")
+            enc = "" if loaded.encoding == loaded.format else f", {loaded.encoding}"
+            say("info", f"{path}: read as {loaded.format}{enc}, {len(text)} characters")
         if args.text:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
             return 0
