@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="data/documents.parquet")
     ap.add_argument("--report", default="data/ingest_report.json")
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when any document has warnings")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     params = load_params(IngestParams, "ingest", args.params)
@@ -383,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return 2
     log.info("ingest: %s", counts)
-    return 0
+    return 1 if args.strict and counts["warnings"] else 0
 
 
 if __name__ == "__main__":

@@ -472,7 +472,8 @@ def run(
         per_doc[doc.doc_id] = {
             "articles": len(seg.articles),
             "segment_error": None,
-            "segment_warnings": seg.issues,
+            # "<file>: line N: …", the line of the ingested text (data/documents.parquet).
+            "segment_warnings": [f"{doc.path}: {msg}" for msg in seg.issues],
         }
         counts["warnings"] += len(seg.issues)
         for msg in seg.issues:

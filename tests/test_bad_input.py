@@ -261,7 +261,7 @@ def test_segment_stage_records_a_document_it_cannot_segment_and_keeps_the_rest(p
         in rows["wrong"]["warnings"][0]
     )
     assert rows["rep"]["segment_warnings"] == [
-        "line 7: article 2 repeated (first at line 4); kept the first, "
+        "corpora/raw/vi/rep.txt: line 7: article 2 repeated (first at line 4); kept the first, "
         "the repeat stays in the text of article 2"
     ]
     ids = set(pq.read_table(project / "data" / "provisions.parquet").column("doc_id").to_pylist())
