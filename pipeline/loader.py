@@ -121,7 +121,8 @@ def decode(
     # Valid multi-byte UTF-8 before the bad byte: the file mixes encodings (a cp1258 passage pasted
     # into a UTF-8 file). Decoding the whole as cp1258 would turn the UTF-8 part into mojibake.
     head = data[:bad].decode("utf-8", "ignore")
-    if any(ord(c) > 127 for c in head):
+    # Three characters, so that a cp1258 "Đ“" (0xD0 0x93, valid UTF-8 by accident) does not count.
+    if sum(ord(c) > 127 for c in head) >= 3:
         raise LoadError(
             f"{name}: line {line}: mixed encodings: valid UTF-8 up to byte {bad}, then byte "
             f"0x{data[bad]:02x} is not (re-save the file in one encoding)"
@@ -536,11 +537,11 @@ def sniff_format(data: bytes, name: str, hint: str | None = None) -> str:
         raise LoadError(
             f"{name}: named .{ext} but is not a {ext.upper()} file (it starts with {data[:12]!r})"
         )
+    if ext == "md":
+        return "md"  # Markdown may hold inline HTML; its own rules strip it
     head = data[:2048].lower().replace(b"\x00", b"")
     if ext == "html" or re.search(rb"<!doctype html|<html[\s>]|<body[\s>]|<p[\s>]|<div[\s>]", head):
         return "html"
-    if ext == "md":
-        return "md"
     if ext not in FORMATS:
         log.debug("%s: unknown extension %r, read as plain text", name, ext)
     return "txt"

@@ -383,10 +383,11 @@ PK = Style(
             ),
         ),
     ),
-    # Subsections "(1)", inserted "(1A)", at the start of a line.
-    clause=(LabelRule(re.compile(r"^[ \t]*\((?P<label>\d+[A-Z]?)\)", M), "arabic"),),
+    # Subsections "(1)", inserted "(1A)", at the start of a line, or right after the title of a section
+    # printed inside another ("1[24A. Cyberbullying.__ (1) A person …"): the label context decides.
+    clause=(LabelRule(re.compile(r"\((?P<label>\d+[A-Z]?)\)"), "arabic"),),
     # Clauses "(a)"; the roman items of the definitions, "(i)", "(iiia)", stay inside.
-    point=(LabelRule(re.compile(r"^[ \t]*\((?P<label>[a-z])\)", M), "alpha"),),
+    point=(LabelRule(re.compile(r"\((?P<label>[a-z])\)"), "alpha"),),
     label_context=_LINE_START,
     roman_after_h=True,
     inserted_article=(

@@ -231,6 +231,12 @@ def test_pk_sections_printed_inside_the_previous_section_are_their_own() -> None
     assert arts["26A"].text.startswith("Whoever intentionally disseminates")
     assert arts["26"].heading == "Spoofing" and "26A" not in arts["26"].text
     assert arts["2S"].heading == "Handling of complaints by social media platforms"
+    # The subsections of an inserted section start on its heading's line: "1[24A. Cyberbullying.__ (1) …".
+    units = [p.provision_id for p in segment(load(RAW / "en" / "pk-peca-2016.txt"), PARAMS).provisions]
+    assert [u for u in units if u.startswith("pk-peca-2016/art-24A")] == [
+        "pk-peca-2016/art-24A",
+        *(f"pk-peca-2016/art-24A/cl-{k}" for k in range(1, 6)),
+    ]
     assert arts["2R"].text.rstrip().endswith("]") or "(2S)" not in arts["2R"].text
 
 
