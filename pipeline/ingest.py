@@ -185,10 +185,13 @@ def _check_entry(path: Path, root: Path, i: int, meta: Any, seen: set[str]) -> E
     file_path = None
     if has_path:
         file_path = root / str(meta["path"])
-        if not file_path.resolve().is_relative_to(root.resolve()):
+        # The corpus is what the manifest's folder (corpora/) holds: a file elsewhere (../, /home/…)
+        # would not travel with the repository, nor be covered by SOURCES.md.
+        folder = path.parent.resolve()
+        if not file_path.resolve().is_relative_to(folder):
             raise ManifestError(
-                f"{where}: path {meta['path']!r} is outside the project ({root.resolve()}); "
-                "put the file under corpora/raw/"
+                f"{where}: path {meta['path']!r} is outside {folder.name}/ (the manifest's folder, "
+                f"{folder}); put the file under {folder.name}/raw/"
             )
         if not file_path.is_file():
             raise ManifestError(f"{where}: path {meta['path']!r} points at nothing")

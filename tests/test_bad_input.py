@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -157,8 +156,11 @@ MANIFEST_KINDS = [
      r"manifest.yaml: entry 2 \('bad'\): year expected an integer, found '2012'"),
     ("flag of the wrong type", _entry("bad", "corpora/raw/vi/good.txt", redistribute_text="no"),
      r"entry 2 \('bad'\): redistribute_text expected true or false, found 'no'"),
+    ("path outside corpora/",  _entry("bad", "data/elsewhere.txt"),
+     r"entry 2 \('bad'\): path 'data/elsewhere.txt' is outside corpora/ \(the manifest's folder, .*\); "
+     r"put the file under corpora/raw/"),
     ("path outside the project", _entry("bad", "../outside.txt"),
-     r"entry 2 \('bad'\): path '../outside.txt' is outside the project \(.*\); "
+     r"entry 2 \('bad'\): path '../outside.txt' is outside corpora/ \(the manifest's folder, .*\); "
      r"put the file under corpora/raw/"),
     ("path to nothing",        _entry("bad", "corpora/raw/vi/missing.txt"),
      r"entry 2 \('bad'\): path 'corpora/raw/vi/missing.txt' points at nothing"),
@@ -178,6 +180,7 @@ MANIFEST_KINDS = [
 @pytest.mark.parametrize(("kind", "entry", "message"), MANIFEST_KINDS, ids=[k[0] for k in MANIFEST_KINDS])
 def test_bad_manifest_entry(project: Path, kind: str, entry, message: str) -> None:
     (project.parent / "outside.txt").write_text(LAW, encoding="utf-8")
+    (project / "data" / "elsewhere.txt").write_text(LAW, encoding="utf-8")
     counts, rows, ingested = _ingest(project, [_entry("good", "corpora/raw/vi/good.txt"), entry])
     assert ingested == ["good"]
     failed = [r for r in rows.values() if r["status"] == "failed"] if kind != "duplicate id" else []
@@ -299,4 +302,3 @@ def test_score_text_bad_line_fails_or_is_skipped(batch: str | bytes, message: st
 def test_the_table_has_at_least_twenty_kinds() -> None:
     kinds = len(FILE_KINDS) + len(MANIFEST_KINDS) + len(SCORE_TEXT_KINDS) + 3  # url, interrupt, segment
     assert kinds >= 20
-    assert os.path.basename(__file__) == "test_bad_input.py"
