@@ -369,9 +369,9 @@ def _layout_warnings(text: str, seg: Segmentation) -> list[str]:
             f"heading but was not read as one: {line.strip()[:60]!r} (wrong --style, or a heading the "
             "style does not know?)"
         )
-    for a in seg.articles:
+    for a, (head, _) in zip(seg.articles, seg.headings, strict=False):
         if not a.text and not (a.heading and REPEALED.search(a.heading)):
-            out.append(f"line {_line_no(text, a.char_start)}: article {a.article} is empty")
+            out.append(f"line {_line_no(text, head)}: article {a.article} is empty")
     # Coverage: every non-space character in exactly one region (front matter, structural heading,
     # article heading, article text); a gap or an overlap means the layout was misread.
     regions = sorted(

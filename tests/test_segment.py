@@ -548,3 +548,41 @@ def test_generated_laws_in_every_style(style: str, data: st.DataObject) -> None:
     wrapped = [w for line in text.splitlines() for w in (textwrap.wrap(line, width) or [""])]
     rejoined = "\n".join(unwrap_lines(wrapped, width)) + "\n"
     assert _articles(rejoined, style) == units
+
+
+# fmt: off
+WARNING_CASES = [
+    # text,                                                     warnings (after "line N: ")
+    ("Điều 1. A\nx.\nĐiều 1. A\ny.\nĐiều 2. B\nz.",
+     ["line 3: article 1 repeated (first at line 1); kept the first, the repeat stays in the text of article 1"]),
+    ("Điều 1. A\nx.\nĐiều 3. B\ny.\nĐiều 2. C\nz.",
+     ["line 5: article 2 is out of order after article 3; not read as a heading, it stays in the text of "
+      "article 3"]),
+    ("Lời nói đầu\nĐIỀU 1. Sai\nĐiều 1. A\nx.",
+     ["line 2: text before the first article looks like an article heading but was not read as one: "
+      "'ĐIỀU 1. Sai' (wrong --style, or a heading the style does not know?)"]),
+    ("Điều 1. A\nx.\nĐiều 2. B\nĐiều 3. C\ny.",                   ["line 3: article 2 is empty"]),
+    # A repealed article keeps only its heading: not a warning.
+    ("Điều 1. A\nx.\nĐiều 2. (bị bãi bỏ)\nĐiều 3. C\ny.",          []),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "warnings"), WARNING_CASES)
+def test_warnings(text: str, warnings: list[str]) -> None:
+    assert segment(make_doc(text, "vn"), PARAMS).issues == warnings
+
+
+def test_coverage_below_100_percent_is_a_warning() -> None:
+    import dataclasses
+
+    from pipeline.segment import _layout_warnings
+
+    text = "Điều 1. A\nx y z.\nĐiều 2. B\nw."
+    seg = segment(make_doc(text, "vn"), PARAMS)
+    assert _layout_warnings(text, seg) == []
+    # Article 2's heading in no region: the layout was misread somewhere.
+    broken = dataclasses.replace(seg, headings=seg.headings[:1])
+    assert _layout_warnings(text, broken) == [
+        "line 3: coverage 65.0 % (1 stretch(es) of text in no unit, 0 in two)"
+    ]
