@@ -554,7 +554,8 @@ def test_generated_laws_in_every_style(style: str, data: st.DataObject) -> None:
 WARNING_CASES = [
     # text,                                                     warnings (after "line N: ")
     ("Điều 1. A\nx.\nĐiều 1. A\ny.\nĐiều 2. B\nz.",
-     ["line 3: article 1 repeated (first at line 1); kept the first, the repeat stays in the text of article 1"]),
+     ["line 3: article 1 repeated (first at line 1); kept the first, the repeat stays in the text of "
+      "article 1"]),
     ("Điều 1. A\nx.\nĐiều 3. B\ny.\nĐiều 2. C\nz.",
      ["line 5: article 2 is out of order after article 3; not read as a heading, it stays in the text of "
       "article 3"]),
