@@ -146,7 +146,8 @@ def detect_style(text: str, lang: str | None = None, styles: dict[str, Style] = 
 
 def no_style_message(choice: StyleChoice) -> str:
     """The error for a text in which no style finds an article, with what each style looks for."""
-    looks = ", ".join(f"{s.name}: {s.example!r}" for s in STYLES.values() if s.example)
+    tried = {s.style for s in choice.scores}
+    looks = ", ".join(f"{s.name}: {s.example!r}" for s in STYLES.values() if s.example and s.name in tried)
     return (
         f"no article headings of any known drafting style ({choice.evidence}); "
         f"headings look like {looks}; pass --style if one applies"

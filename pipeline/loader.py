@@ -51,7 +51,7 @@ class Loaded:
 
 
 def too_big(name: str, size: int, max_bytes: int) -> str:
-    return f"{name}: {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB limit for one law"
+    return f"{name}: {size / 2**20:.1f} MiB, more than the {max_bytes / 2**20:.0f} MiB limit for one law"
 
 
 def _line_of(data: bytes | str, offset: int) -> int:
@@ -556,9 +556,7 @@ def load_bytes(
 ) -> Loaded:
     """A file's bytes → its text (not yet cleaned), format and encoding; LoadError otherwise."""
     if len(data) > max_bytes:
-        raise LoadError(
-            f"{name}: {len(data) / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB limit for one law"
-        )
+        raise LoadError(too_big(name, len(data), max_bytes))
     kind = sniff_format(data, name, fmt)
     warnings: list[str] = []
     if kind == "pdf":
@@ -590,12 +588,12 @@ def load_file(
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise LoadError(
-                f"{path}: {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB limit for one law"
-            )
+            raise LoadError(too_big(str(path), size, max_bytes))
         if path.is_dir():
             raise LoadError(f"{path}: is a directory, not a file")
         data = path.read_bytes()
+    except LoadError:
+        raise
     except FileNotFoundError:
         raise LoadError(f"{path}: no such file") from None
     except OSError as e:

@@ -64,7 +64,7 @@ FILE_KINDS: list[tuple[str, str, bytes | Callable[[Path], None], str]] = [
     ("NUL bytes", "nul.txt", LAW.replace("Điều 2", "Điều\x002").encode(),
      r"{path}: line 4: NUL byte at offset \d+"),
     ("a 200 MB file", "huge.txt", lambda p: _sparse(p, 200_000_000),
-     r"{path}: 200\.0 MB, more than the 67 MB limit for one law"),
+     r"{path}: 190\.7 MiB, more than the 64 MiB limit for one law"),
     ("PDF without text", "scan.pdf", make_pdf([[], [], []]),
      r"{path}: the PDF has 3 page\(s\) but no text layer \(a scan\?\); run OCR"),
     ("corrupt PDF", "broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",
