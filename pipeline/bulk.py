@@ -124,8 +124,12 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", s.lower()).strip("-.") or "doc"
 
 
-def read_archive(path: str | Path) -> list[Document]:
-    """A tar of .txt files + MANIFEST.json → Documents (NFC, cleaned), in manifest order."""
+def read_archive(path: str | Path, unreadable: list[dict[str, Any]] | None = None) -> list[Document]:
+    """A tar of .txt files + MANIFEST.json → Documents (NFC, cleaned), in manifest order.
+
+    A file the loader cannot read raises ValueError naming it, or, given ``unreadable``, is appended
+    there as a failed report row and left out (the other documents of the archive go on).
+    """
     name = archive_name(path)
     prov = PROVENANCE.get(name, _FALLBACK_PROVENANCE)
     files: dict[str, bytes] = {}
@@ -151,11 +155,14 @@ def read_archive(path: str | Path) -> list[Document]:
         fname = entry.get("file") if isinstance(entry, dict) else None
         if not fname or fname not in files:
             raise ValueError(f"{path}: MANIFEST.json entry {i} names {fname!r}, which is not in the archive")
+        stem = Path(fname).stem
         try:
             raw = load_bytes(files[fname], f"{path}#{fname}").text
         except LoadError as e:
-            raise ValueError(str(e)) from None
-        stem = Path(fname).stem
+            if unreadable is None:
+                raise ValueError(str(e)) from None
+            unreadable.append({"doc_id": f"{name}.{_slug(stem)}", "status": "failed", "reason": str(e)})
+            continue
         docs.append(
             Document(
                 doc_id=f"{name}.{_slug(stem)}",
@@ -319,11 +326,14 @@ def run(
     }
     for archive in archives:
         name = archive_name(archive)
-        docs = read_archive(archive)
+        unreadable: list[dict[str, Any]] = []
+        docs = read_archive(archive, unreadable)
+        for row in unreadable:
+            log.warning("%s", row["reason"])
         k = params.docs_per_chunk
         chunks = [docs[i : i + k] for i in range(0, len(docs), k)]
-        report: list[dict[str, Any]] = []
-        counts["documents"] += len(docs)
+        report: list[dict[str, Any]] = list(unreadable)
+        counts["documents"] += len(docs) + len(unreadable)
         for ci, chunk in enumerate(tqdm(chunks, desc=f"bulk {name}", unit="chunk", disable=None)):
             path = out_dir / name / f"chunk-{ci:05d}.parquet"
             fp = chunk_fingerprint(chunk, params, version)
@@ -363,9 +373,10 @@ def run(
             {"archive": str(archive), "model_version": version, "documents": report},
             out_dir / name / "report.json",
         )
-        if docs and failed / len(docs) > params.max_failed_fraction:
+        total = len(docs) + len(unreadable)
+        if total and failed / total > params.max_failed_fraction:
             raise SegmentError(
-                f"{archive}: {failed} of {len(docs)} documents could not be segmented "
+                f"{archive}: {failed} of {total} documents could not be read or segmented "
                 f"(more than bulk.max_failed_fraction={params.max_failed_fraction}); "
                 f"see {out_dir / name / 'report.json'}"
             )
