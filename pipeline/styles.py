@@ -226,11 +226,13 @@ VN_EN = Style(
 TREATY = Style(
     name="treaty",
     example="Article 1 / Definitions",
-    # The parties' formula of a treaty, a covenant or a declaration.
+    # The parties' formula of a treaty, a covenant or a declaration; and "Article 5" alone on its line
+    # (a translation of a Vietnamese law prints "Article 5. Title").
     markers=re.compile(
         r"\b(?:States? Part(?:y|ies)|(?:High )?Contracting Part(?:y|ies)|have agreed as follows|member States"
-        r"|Parties to (?:this|the present) (?:Convention|Covenant|Protocol))\b",
-        re.IGNORECASE,
+        r"|Parties to (?:this|the present) (?:Convention|Covenant|Protocol))\b"
+        r"|^[ \t]*(?:Article|ARTICLE)[ \t]+\d+[ \t]*$",
+        re.IGNORECASE | M,
     ),
     # "Article 19" alone on its line, the title on the next line ("Definitions", or "- Right to life" in
     # the ECHR), or on the same line; a stray leading "- " occurs in some transcriptions.
