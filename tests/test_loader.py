@@ -272,3 +272,16 @@ def test_load_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="file is empty"):
         load_bytes(b"", "e.txt")
     assert issubclass(LoadError, ValueError)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+
+
+@pytest.mark.parametrize(
+    "name", ["sample-law.html", "sample-law.docx", "sample-law.md", "sample-law-cp1258.txt", "sample-law.pdf"]
+)
+def test_readme_examples(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    code, rows, err = _run(EXAMPLES / name, capsys, "--lang", "vi", "--strict")
+    assert (code, err) == (0, "")
+    expected = [*LAW_IDS, "art-3"] if name.endswith(".pdf") else LAW_IDS
+    assert [r["provision_id"].split("/", 1)[1] for r in rows] == expected
