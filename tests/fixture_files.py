@@ -79,8 +79,8 @@ def make_pdf(pages: list[list[str]], compress: bool = True) -> bytes:
 
 
 def make_docx(paragraphs: list[tuple[str, str | None]]) -> bytes:
-    """A .docx of (text, list style) paragraphs; "List Number" / "List Number 2" number them
-    automatically (1., 2., … and a), b), … one level down), so the numbers are not in the text."""
+    """A .docx of (text, kind) paragraphs; kind "article", "clause" or "point" numbers a paragraph with
+    Word's automatic numbering ("Điều 1.", "1.", "a)"), so the numbers are not in its text."""
     import docx
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -99,6 +99,23 @@ def make_docx(paragraphs: list[tuple[str, str | None]]) -> bytes:
             lvl.append(el)
         abstract.append(lvl)
     numbering.insert(0, abstract)
+    # Article headings numbered by Word too: "Điều %1." running through the whole law.
+    articles = OxmlElement("w:abstractNum")
+    articles.set(qn("w:abstractNumId"), "91")
+    lvl = OxmlElement("w:lvl")
+    lvl.set(qn("w:ilvl"), "0")
+    for tag, val in (("w:start", "1"), ("w:numFmt", "decimal"), ("w:lvlText", "Điều %1.")):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), val)
+        lvl.append(el)
+    articles.append(lvl)
+    numbering.insert(1, articles)
+    article_num = OxmlElement("w:num")
+    article_num.set(qn("w:numId"), "99")
+    ref = OxmlElement("w:abstractNumId")
+    ref.set(qn("w:val"), "91")
+    article_num.append(ref)
+    numbering.append(article_num)
     next_id = [100]
 
     def new_num() -> str:
@@ -114,16 +131,17 @@ def make_docx(paragraphs: list[tuple[str, str | None]]) -> bytes:
     current = new_num()
     for text, kind in paragraphs:
         p = document.add_paragraph(text)
-        if kind is None:
+        if kind is None or kind == "article":
             # An article heading restarts the clause numbering, as Word's "restart numbering" does.
             current = new_num()
-            continue
+            if kind is None:
+                continue
         ppr = p._p.get_or_add_pPr()
         numpr = OxmlElement("w:numPr")
         ilvl = OxmlElement("w:ilvl")
-        ilvl.set(qn("w:val"), "0" if kind == "clause" else "1")
+        ilvl.set(qn("w:val"), "1" if kind == "point" else "0")
         numid = OxmlElement("w:numId")
-        numid.set(qn("w:val"), current)
+        numid.set(qn("w:val"), "99" if kind == "article" else current)
         numpr.append(ilvl)
         numpr.append(numid)
         ppr.append(numpr)

@@ -285,3 +285,30 @@ def test_readme_examples(capsys: pytest.CaptureFixture[str], name: str) -> None:
     assert (code, err) == (0, "")
     expected = [*LAW_IDS, "art-3"] if name.endswith(".pdf") else LAW_IDS
     assert [r["provision_id"].split("/", 1)[1] for r in rows] == expected
+
+
+def test_docx_article_headings_numbered_by_word(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "auto.docx"
+    path.write_bytes(
+        make_docx(
+            [
+                ("Phạm vi điều chỉnh", "article"),
+                ("Luật này quy định về an ninh mạng.", None),
+                ("Hành vi bị nghiêm cấm", "article"),
+                ("Tuyên truyền chống Nhà nước.", "clause"),
+                ("Xuyên tạc lịch sử.", "clause"),
+            ]
+        )
+    )
+    assert load_file(path).text.splitlines()[:3] == [
+        "Điều 1. Phạm vi điều chỉnh",
+        "Luật này quy định về an ninh mạng.",
+        "Điều 2. Hành vi bị nghiêm cấm",
+    ]
+    _, rows, _ = _run(path, capsys, "--lang", "vi")
+    assert [r["provision_id"].split("/", 1)[1] for r in rows] == [
+        "art-1",
+        "art-2",
+        "art-2/cl-1",
+        "art-2/cl-2",
+    ]
