@@ -116,7 +116,7 @@ def check_manifest(path: str | Path, root: str | Path = ".") -> tuple[list[Entry
     docs = data.get("documents") if isinstance(data, dict) else None
     if not isinstance(docs, list):
         raise ManifestError(f"{path}: expected a top-level 'documents' list, found {type(data).__name__}")
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     entries: list[Entry] = []
     problems: list[dict[str, Any]] = []
     for i, meta in enumerate(docs, 1):
@@ -152,7 +152,7 @@ def check_manifest(path: str | Path, root: str | Path = ".") -> tuple[list[Entry
     return kept, problems
 
 
-def _check_entry(path: Path, root: Path, i: int, meta: Any, seen: set[str]) -> Entry:
+def _check_entry(path: Path, root: Path, i: int, meta: Any, seen: dict[str, int]) -> Entry:
     """One manifest entry checked, or ManifestError naming it."""
     where = f"{path}: entry {i} ({meta.get('id', '?') if isinstance(meta, dict) else meta!r})"
     if not isinstance(meta, dict):
@@ -164,8 +164,8 @@ def _check_entry(path: Path, root: Path, i: int, meta: Any, seen: set[str]) -> E
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", doc_id):
         raise ManifestError(f"{where}: id must be lowercase letters, digits, '.', '_' or '-'")
     if doc_id in seen:
-        raise ManifestError(f"{where}: duplicate id {doc_id!r} (the first entry with it is kept)")
-    seen.add(doc_id)
+        raise ManifestError(f"{where}: duplicate id {doc_id!r} (first used by entry {seen[doc_id]})")
+    seen[doc_id] = i
     if meta["lang"] not in LANGS:
         raise ManifestError(f"{where}: lang expected one of {LANGS}, found {meta['lang']!r}")
     if meta["kind"] not in KINDS:

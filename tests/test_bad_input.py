@@ -165,7 +165,7 @@ MANIFEST_KINDS = [
     ("path to nothing",        _entry("bad", "corpora/raw/vi/missing.txt"),
      r"entry 2 \('bad'\): path 'corpora/raw/vi/missing.txt' points at nothing"),
     ("duplicate id",           _entry("good", "corpora/raw/vi/good.txt"),
-     r"entry 2 \('good'\): duplicate id 'good' \(the first entry with it is kept\)"),
+     r"entry 2 \('good'\): duplicate id 'good' \(first used by entry 1\)"),
     ("missing field",
      {k: v for k, v in _entry("bad", "corpora/raw/vi/good.txt").items() if k != "licence"},
      r"entry 2 \('bad'\): missing required field\(s\) \['licence'\]"),
