@@ -162,10 +162,10 @@ GOLD_METHODS = ("manual", "adjudicated", "human_review")
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """One entry of corpora/manifest.yaml, checked by :func:`pipeline.inputs.read_manifest`.
+    """One entry of corpora/manifest.yaml, checked by :func:`pipeline.manifest.read_manifest`.
 
-    ``meta`` is the entry as written (``style`` filled in when absent); ``path`` the local file, or
-    ``url`` (and its pinned ``sha256``) a download; ``fmt`` the file format.
+    ``meta`` is the entry as written (without ``style``, the text decides: pipeline.detect); ``path``
+    the local file, or ``url`` (and its pinned ``sha256``) a download; ``fmt`` the file format.
     """
 
     meta: dict[str, Any]

@@ -120,6 +120,17 @@ class Style:
     stops_points: re.Pattern[str] | None = None
     # "(i)" is a roman sub-item, not the letter after "(h)", when "(ii)" follows it.
     roman_after_h: bool = False
+    # Article headings a consolidation prints inside the body of the article before them (the
+    # Pakistan Code's inserted sections, "1[26A, Punishment for …" and "(2S) Handling of …"); groups
+    # num, title. Each starts an article of its own, in number order like the others.
+    inserted_article: tuple[re.Pattern[str], ...] = ()
+    # Style detection (pipeline.detect): phrases that tell this style from another that reads the
+    # same article headings, and what a heading looks like (for the error when no style fits).
+    markers: re.Pattern[str] | None = None
+    example: str = ""
+    # The language the style's words are in ("Điều" is Vietnamese, "Article" English): detection only
+    # considers the styles of the document's language.
+    lang: str = "en"
 
 
 M = re.MULTILINE
@@ -140,6 +151,8 @@ _SAME_LINE_TITLE = r"(?:[ \t]*[.:\-–—][ \t]*(?P<title>[^\n]*?))?[ \t]*$"
 
 VN = Style(
     name="vn",
+    lang="vi",
+    example="Điều 1. Phạm vi điều chỉnh",
     # "Điều 117. Tội làm, tàng trữ …"; amending laws insert articles as "Điều 217a"; malformed
     # sources drop the period ("Điều 5 Chính sách …"), replace it by a colon ("Điều 24: …") or omit the
     # space ("Điều 2.Đối tượng …"); the 2013 Constitution and 1957 laws print "Điều 1." with no title.
@@ -176,6 +189,9 @@ VN = Style(
 
 VN_EN = Style(
     name="vn-en",
+    example="Article 1. Scope of regulation",
+    # A translation keeps the Vietnamese point letter "đ)" and names the Vietnamese institutions.
+    markers=re.compile(r"^[ \t]*đ\)|\bViet ?Nam(?:ese)?\b|\bNational Assembly\b|\bSocialist Republic\b", M),
     # The project's English translations keep the Vietnamese numbering: "Article 217a.", "Article 292.
     # (repealed)", so that units align one to one with the original.
     article=re.compile(
@@ -209,6 +225,15 @@ VN_EN = Style(
 
 TREATY = Style(
     name="treaty",
+    example="Article 1 / Definitions",
+    # The parties' formula of a treaty, a covenant or a declaration; and "Article 5" alone on its line
+    # (a translation of a Vietnamese law prints "Article 5. Title").
+    markers=re.compile(
+        r"\b(?:States? Part(?:y|ies)|(?:High )?Contracting Part(?:y|ies)|have agreed as follows|member States"
+        r"|Parties to (?:this|the present) (?:Convention|Covenant|Protocol))\b"
+        r"|^[ \t]*(?:Article|ARTICLE)[ \t]+\d+[ \t]*$",
+        re.IGNORECASE | M,
+    ),
     # "Article 19" alone on its line, the title on the next line ("Definitions", or "- Right to life" in
     # the ECHR), or on the same line; a stray leading "- " occurs in some transcriptions.
     article=re.compile(
@@ -254,6 +279,7 @@ TREATY = Style(
 
 SG = Style(
     name="sg",
+    example="Short title / 1. This Act is …",
     # Singapore statutes: the section line "8A. …" or "2. —(1) …"; the marginal note (the section's
     # title) is the line before. Sections inserted by amendment are "8A", "16AA".
     article=re.compile(r"^(?P<num>\d+[A-Z]*)\.[ \t]+(?:—[ \t]*)?(?P<title>)", M),
@@ -299,6 +325,7 @@ SG = Style(
 
 US = Style(
     name="us",
+    example="§ 1030. Fraud and …",
     # "§ 1030. Fraud and related activity in connection with computers".
     article=re.compile(r"^[ \t]*§[ \t]*(?P<num>\d+[a-z]*)\.[ \t]*(?P<title>[^\n]*?)[ \t]*$", M),
     structural=(),
@@ -313,55 +340,84 @@ US = Style(
     roman_after_h=True,
 )
 
-STYLES: dict[str, Style] = {s.name: s for s in (VN, VN_EN, TREATY, SG, US)}
-
-# Default style of a document by its id when none is given (bundled corpus naming convention):
-# the project's translations of Vietnamese laws end in "-en"; the first matching prefix wins.
-STYLE_BY_DOC_ID: tuple[tuple[str, str], ...] = (
-    (r"^vn-.*-en$", "vn-en"),
-    (r"^vn-", "vn"),
-    (r"^sg-", "sg"),
-    (r"^us-", "us"),
-    (r"^(?:un|coe)-", "treaty"),
+PH = Style(
+    name="ph",
+    example="Section 1. Title. – This Act …",
+    # Philippine Republic Acts: "Section 4. Cybercrime Offenses. – The following acts …", the title and
+    # the body on one line, separated by a dash; "Section 6. All crimes …" has no title, and
+    # "Section 29. Separability Clause – If …" drops the period. Also "SEC. 4." in enrolled bills.
+    article=re.compile(
+        r"^[ \t]*(?:Section|SECTION|Sec\.|SEC\.)[ \t]+(?P<num>\d+[A-Z]?)\.[ \t]*"
+        r"(?:(?P<title>[^\n–—]{1,150}?)\.?[ \t]+[–—][ \t]*)?",
+        M,
+    ),
+    structural=(
+        # "CHAPTER I" with the title ("PRELIMINARY PROVISIONS") on the next line.
+        Structural(
+            "chapter",
+            re.compile(
+                rf"^[ \t]*(?P<label>(?:CHAPTER|Chapter)[ \t]+(?:{_ROMAN}|\d+))\b" + _SAME_LINE_TITLE, M
+            ),
+        ),
+    ),
+    # Subsections "(a)" at the start of a line; "(aa)", "(bb)" under a roman item stay inside, and a
+    # reference ("Section 4(a)(5)") is never at a line start.
+    clause=(LabelRule(re.compile(r"^[ \t]*\((?P<label>[a-z])\)", M), "alpha"),),
+    # Paragraphs "(1) Illegal Access. – …"; items "(i)", "(ii)" stay inside.
+    point=(LabelRule(re.compile(r"^[ \t]*\((?P<label>\d+)\)", M), "arabic"),),
+    label_context=_LINE_START,
+    roman_after_h=True,
 )
-STYLE_BY_LANG = {"vi": "vn", "en": "treaty"}
-# By jurisdiction (lower case, a substring of the manifest's `jurisdiction`), before the id patterns.
-STYLE_BY_JURISDICTION: tuple[tuple[str, str], ...] = (
-    ("united states", "us"),
-    ("singapore", "sg"),
+
+PK = Style(
+    name="pk",
+    example="1. Short title, extent …",
+    # The Pakistan Code (and India Code) consolidations: "26. Spoofing" alone on its line, the body on
+    # the next lines; inserted sections "2A.", "22B.". A title never ends a sentence, which keeps a
+    # numbered sentence in a body from reading as a heading.
+    article=re.compile(r"^(?P<num>\d+[A-Z]*)\.[ \t]+(?P<title>[A-Z][^\n]{0,200}?[^\n.;:\]—_])[ \t]*$", M),
+    structural=(
+        # "CHAPTER-1A" (the only chapter heading the consolidation keeps), "CHAPTER II".
+        Structural(
+            "chapter",
+            re.compile(
+                rf"^[ \t]*(?P<label>CHAPTER[ \t]*-?[ \t]*(?:{_ROMAN}|\d+[A-Z]*))\b" + _SAME_LINE_TITLE, M
+            ),
+        ),
+    ),
+    # Subsections "(1)", inserted "(1A)", at the start of a line, or right after the title of a section
+    # printed inside another ("1[24A. Cyberbullying.__ (1) A person …"): the label context decides.
+    clause=(LabelRule(re.compile(r"\((?P<label>\d+[A-Z]?)\)"), "arabic"),),
+    # Clauses "(a)"; the roman items of the definitions, "(i)", "(iiia)", stay inside.
+    point=(LabelRule(re.compile(r"\((?P<label>[a-z])\)"), "alpha"),),
+    label_context=_LINE_START,
+    roman_after_h=True,
+    inserted_article=(
+        # "1[26A, Punishment for false and fake information.—Whoever …]": the footnote number of the
+        # amending Act, "[", the section number, "." (once ","), the title, then "—" or "__".
+        re.compile(
+            r"^[ \t]*\d{1,2}\[(?P<num>\d+[A-Z]*)[.,][ \t]*(?P<title>[A-Z][^\n]{0,200}?)\.?[ \t]*(?:_{2,}|—)",
+            M,
+        ),
+        # "(2S) Handling of complaints by social media platforms.__ The social media …": the number in
+        # brackets like a subsection, told apart by its title closed with "__".
+        re.compile(r"^[ \t]*\((?P<num>\d+[A-Z]+)\)[ \t]+(?P<title>[A-Z][^\n_]{0,200}?)[.,]?[ \t]*_{2,}", M),
+    ),
 )
-# Kinds of instrument drafted as treaties (Article N, numbered paragraphs, lettered points).
-TREATY_KINDS = ("treaty", "declaration")
 
+STYLES: dict[str, Style] = {s.name: s for s in (VN, VN_EN, TREATY, SG, US, PH, PK)}
 
-def default_style(
-    doc_id: str,
-    lang: str,
-    translation_of: str | None = None,
-    kind: str | None = None,
-    jurisdiction: str | None = None,
-) -> str:
-    """The drafting style of a document that names none; the one rule for the manifest and the CLI.
+# An article kept only as a heading because it was repealed ("Điều 292. (bị bãi bỏ)", "§ 2385.
+# Repealed."): its empty body is the law's, not a segmentation fault.
+REPEALED = re.compile(r"bãi bỏ|\brepealed\b|\bomitted\b", re.IGNORECASE)
 
-    A Vietnamese text is drafted ``vn``; an English translation of another entry (the project's
-    translations of Vietnamese laws) ``vn-en``; a treaty or declaration ``treaty``; then by
-    jurisdiction (STYLE_BY_JURISDICTION), by id (STYLE_BY_DOC_ID), and last by language.
-    """
-    if lang == "vi":
-        return "vn"
-    if translation_of:
-        return "vn-en"
-    if kind in TREATY_KINDS:
-        return "treaty"
-    jur = (jurisdiction or "").lower()
-    for needle, style in STYLE_BY_JURISDICTION:
-        if needle in jur:
-            return style
-    for pattern, style in STYLE_BY_DOC_ID:
-        if re.search(pattern, doc_id):
-            return style
-    return STYLE_BY_LANG.get(lang, "treaty")
-
+# A line before the first article that reads like an article heading of some style but was not taken
+# as one ("ĐIỀU 1." in capitals, "Dieu 1" without its diacritics, "Art. 1"): the segmenter warns, since
+# the article it starts would otherwise sit unseen in the front matter.
+LOOKS_LIKE_ARTICLE = re.compile(
+    r"^[ \t]*(?:Điều|ĐIỀU|Dieu|DIEU|Article|ARTICLE|Art\.|Section|SECTION|Sec\.|SEC\.|§)[ \t]*\d+[A-Za-z]?\b",
+    M,
+)
 
 # Bộ Pháp điển (the Ministry of Justice's codification) numbers articles by their place in the code:
 # "Điều 1.11.LQ.1." is topic 1, subject 11, a law's (LQ) article 1; "Điều 1.11.NĐ.1.1." a decree's (NĐ)
