@@ -719,3 +719,156 @@ PENALTIES_TREATY = PenaltyStyle(
 PENALTY_STYLES: dict[str, PenaltyStyle] = {
     s.name: s for s in (PENALTIES_VN, PENALTIES_VN_EN, PENALTIES_SG, PENALTIES_US, PENALTIES_TREATY)
 }
+
+
+# ================================================================ cross-references
+# How each drafting style cites a provision. A *component* is a level word with a list of labels
+# ("khoản 1, 2 và 3", "sections 375 to 377B", "subsection (2)", "Điều này"); components joined by
+# ``joiner`` form one citation ("điểm a khoản 1 Điều 5", "paragraph (a) of subsection (1)",
+# "Article 22, paragraph 2"); a law named after it ("của Luật này", "of the Computer Misuse Act 1993")
+# says where it points. The resolver is :mod:`pipeline.references`.
+
+
+@dataclass(frozen=True)
+class RefLevel:
+    """One level of citation: its words and how one label of it is printed."""
+
+    level: str  # "article" | "clause" | "point"
+    words: str  # regex of the level word, singular and plural
+    label: str  # regex of one label (no groups)
+
+
+@dataclass(frozen=True)
+class ReferenceStyle:
+    """Everything the reference extractor needs to know about one drafting style."""
+
+    name: str
+    levels: tuple[RefLevel, ...]
+    list_sep: str  # between labels of one list ("," "và" "and" "or")
+    range_sep: str  # between the ends of a range ("đến" "to" "through")
+    this: str  # the unit the citation stands in ("Điều này", "this section")
+    this_before: bool  # "this section" (True) or "Điều này" (False)
+    joiner: str  # between components of one citation
+    # Bracketed labels run on after an article label ("section 8(1)(a)", "§ 1030(a)(2)"): the
+    # levels they stand for, in order.
+    bracket_levels: tuple[str, ...]
+    self_law: re.Pattern[str]  # the citing law itself, right after a citation
+    law_tail: re.Pattern[str]  # group "law": another law named right after a citation
+    law_mention: re.Pattern[str]  # group "law": a law named anywhere (standalone mentions)
+    law_stop: re.Pattern[str]  # where the name of a law the corpus does not hold ends
+    # An article not in the citing document is looked for in the other documents of its style
+    # (18 U.S.C. sections cite each other "of this title" across the corpus's US Code files).
+    scope_style: bool = False
+
+
+_VI_CAP = "A-ZĐÂĂÊÔƠƯÁÀẢÃẠẤẦẨẪẬẮẰẲẴẶÉÈẺẼẸẾỀỂỄỆÍÌỈĨỊÓÒỎÕỌỐỒỔỖỘỚỜỞỠỢÚÙỦŨỤỨỪỬỮỰÝỲỶỸỴ"
+_VN_LAW = r"(?:Bộ\s+luật|Luật|Nghị\s+định|Pháp\s+lệnh|Hiến\s+pháp|Nghị\s+quyết)"
+
+REFERENCES_VN = ReferenceStyle(
+    name="vn",
+    levels=(
+        RefLevel("article", r"[Đđ]iều", r"\d+[a-zđ]?(?![\w/])"),
+        RefLevel("clause", r"[Kk]hoản", r"\d+[a-z]?(?![\w/.,]\d)(?![\w/])"),
+        # "điểm yếu" (a weakness) is not point y: a point label is one letter standing alone.
+        RefLevel("point", r"[Đđ]iểm", r"[a-zđ](?![\w])"),
+    ),
+    list_sep=r"\s*,\s*(?:và\s+|hoặc\s+)?|\s+(?:và|hoặc)\s+",
+    range_sep=r"\s+đến\s+",
+    this=r"này",
+    this_before=False,
+    joiner=r"\s*,?\s+",
+    bracket_levels=(),
+    self_law=re.compile(rf"^\s*,?\s*(?:của\s+)?{_VN_LAW}\s+này\b"),
+    law_tail=re.compile(rf"^\s*,?\s*(?:của\s+|thuộc\s+)?(?P<law>{_VN_LAW}\s+(?:số\s+)?[{_VI_CAP}0-9][^\n,.;:()]*)"),
+    law_mention=re.compile(rf"(?<!\w)(?P<law>{_VN_LAW}\s+(?:số\s+)?[{_VI_CAP}0-9][^\n,.;:()]*)"),
+    # A Vietnamese law's name runs to the next function word or date ("Luật Xử lý vi phạm hành chính
+    # và …", "Luật số 12/2017/QH14 sửa đổi …").
+    law_stop=re.compile(
+        r"\s+(?:và|hoặc|thì|có|được|đã|để|theo|của|về|khi|mà|do|đối|trong|tại|từ|năm|ngày|sửa|quy|này|"
+        r"phải|không|là|với|cho|bị|hết|trừ)\b|\s+\d{1,3}\s|\s*[\n,.;:()]"
+    ),
+)
+
+REFERENCES_VN_EN = ReferenceStyle(
+    name="vn-en",
+    levels=(
+        RefLevel("article", r"[Aa]rticles?", r"\d+[a-zđ]?(?![\w/])"),
+        RefLevel("clause", r"[Cc]lauses?", r"\d+[a-z]?(?![\w/])"),
+        RefLevel("point", r"[Pp]oints?", r"[a-zđ](?![\w])"),
+    ),
+    list_sep=r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+",
+    range_sep=r"\s+(?:to|through)\s+",
+    this=r"this",
+    this_before=True,
+    joiner=r"\s*,?\s+(?:of\s+)?",
+    bracket_levels=(),
+    self_law=re.compile(r"^\s*,?\s*of\s+this\s+(?:Law|Code|Decree)\b"),
+    law_tail=re.compile(r"^\s*,?\s*of\s+(?:the\s+)?(?P<law>(?:[A-Z][\w’'-]*\s+(?:on\s+|of\s+)?){0,6}(?:Law|Code|Decree)(?:\s+No\.\s*[\w/-]+)?)"),
+    law_mention=re.compile(r"(?<![\w])(?P<law>(?:the\s+)?(?:Law\s+on\s+[A-Z][\w ]+|Penal\s+Code|Criminal\s+Code|Civil\s+Code))"),
+    law_stop=re.compile(r"\s*[\n,.;:()]|\s+(?:and|or|shall|which|that|is|are)\b"),
+)
+
+# A sentence's first word is not part of a law's name ("Despite the Criminal Procedure Code 2010").
+_EN_LAW_NAME = r"(?!(?:Despite|Under|This|The|In|Subject|Notwithstanding|Where|If|An?|For|See|Nothing|Any)\s)(?:\(?[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to)\s+)*){0,8}(?:Act|Code|Convention|Protocol|Covenant|Ordinance|Constitution|Charter|Declaration)(?:\s+\d{4})?"
+
+REFERENCES_SG = ReferenceStyle(
+    name="sg",
+    levels=(
+        RefLevel("article", r"[Ss]ections?|ss?\.", r"\d+[A-Z]*(?![\w])"),
+        RefLevel("clause", r"[Ss]ubsections?", r"\(\d+[A-Z]*\)"),
+        RefLevel("point", r"(?:[Ss]ub-?)?[Pp]aragraphs?", r"\([a-z]{1,2}\)"),
+    ),
+    list_sep=r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+",
+    range_sep=r"\s+(?:to|through)\s+",
+    this=r"this",
+    this_before=True,
+    joiner=r"\s+of\s+|\s*,\s+",
+    bracket_levels=("clause", "point"),
+    self_law=re.compile(r"^\s*,?\s*(?:of|under|in)\s+this\s+(?:Act|Code)\b"),
+    law_tail=re.compile(rf"^\s*,?\s*(?:of|under|in)\s+(?:the\s+)?(?P<law>{_EN_LAW_NAME})"),
+    law_mention=re.compile(rf"(?<![\w])(?:the\s+)?(?P<law>{_EN_LAW_NAME})"),
+    law_stop=re.compile(r"(?<=\d{4})|\s*[\n,.;:]"),
+)
+
+REFERENCES_US = ReferenceStyle(
+    name="us",
+    levels=(
+        RefLevel("article", r"[Ss]ections?|§§?", r"\d+[a-z]*(?![\w])"),
+        RefLevel("clause", r"[Ss]ubsections?", r"\([a-z]{1,2}\)"),
+        RefLevel("point", r"[Pp]aragraphs?", r"\(\d+[A-Z]?\)"),
+    ),
+    list_sep=r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+",
+    range_sep=r"\s+(?:to|through)\s+",
+    this=r"this",
+    this_before=True,
+    joiner=r"\s+of\s+|\s*,\s+",
+    bracket_levels=("clause", "point"),
+    self_law=re.compile(r"^\s*,?\s*of\s+this\s+(?:title|chapter)\b"),
+    law_tail=re.compile(rf"^\s*,?\s*of\s+(?:the\s+)?(?P<law>{_EN_LAW_NAME}|title\s+\d+(?:,\s+United\s+States\s+Code)?)"),
+    law_mention=re.compile(rf"(?<![\w])(?:the\s+)?(?P<law>{_EN_LAW_NAME})"),
+    law_stop=re.compile(r"(?<=\d{4})|\s*[\n,.;:]"),
+    scope_style=True,
+)
+
+REFERENCES_TREATY = ReferenceStyle(
+    name="treaty",
+    levels=(
+        RefLevel("article", r"[Aa]rticles?", r"\d+(?:\s+bis)?(?![\w])"),
+        RefLevel("clause", r"[Pp]aragraphs?", r"\d+(?![\w])"),
+        RefLevel("point", r"(?:[Ss]ub-?)?[Pp]aragraphs?|[Ll]itt(?:era|\.)", r"\(?[a-z]\)?(?![\w])"),
+    ),
+    list_sep=r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+",
+    range_sep=r"\s+(?:to|through)\s+",
+    this=r"this",
+    this_before=True,
+    joiner=r"\s*,\s*|\s+of\s+|\s+",
+    bracket_levels=(),
+    self_law=re.compile(r"^\s*,?\s*(?:of|under|in|to)\s+(?:this|the\s+present)\s+(?:Convention|Protocol|Covenant|Declaration|Treaty)\b"),
+    law_tail=re.compile(rf"^\s*,?\s*(?:of|under|in|to)\s+(?:the\s+)?(?P<law>{_EN_LAW_NAME})"),
+    law_mention=re.compile(rf"(?<![\w])(?:the\s+)?(?P<law>(?:[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to|against)\s+)*){{1,8}}(?:Convention|Protocol|Covenant|Charter|Declaration)(?:\s+on\s+[A-Z]\w+)?)"),
+    law_stop=re.compile(r"\s*[\n,.;:]"),
+)
+
+REFERENCE_STYLES: dict[str, ReferenceStyle] = {
+    s.name: s for s in (REFERENCES_VN, REFERENCES_VN_EN, REFERENCES_SG, REFERENCES_US, REFERENCES_TREATY)
+}

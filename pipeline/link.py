@@ -1,0 +1,255 @@
+"""link stage: provisions + documents + manifest → data/penalties.parquet, data/references.parquet.
+
+For every article: the penalties its clauses set (:mod:`pipeline.penalties`) with the treaty flags,
+and the cyber-law provisions that reach it by reference; for every provision: the references it
+writes, resolved to provision ids (:mod:`pipeline.references`). data/link_report.json counts
+resolved and unresolved references per law and the share of offence articles whose maximum penalty
+was read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import yaml
+from tqdm import tqdm
+
+from pipeline.io import write_json, write_parquet
+from pipeline.params import load_params
+from pipeline.penalties import article_penalties
+from pipeline.references import Catalog, Index, Reference, references_in_article
+from pipeline.schema import (
+    PENALTIES_SCHEMA,
+    PROVISIONS_SCHEMA,
+    REFERENCES_SCHEMA,
+    SchemaError,
+    to_table,
+    validate_frame,
+)
+from pipeline.styles import PENALTY_STYLES, REFERENCE_STYLES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """Section ``link`` of params.yaml."""
+
+    # Laws whose prohibitions are cyber-law prohibitions for the reach analysis.
+    cyber_laws: tuple[str, ...] = ()
+    # How many references deep a prohibition reaches (1: only what it cites itself).
+    reach_depth: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cyber_laws", tuple(self.cyber_laws))
+        if not 1 <= int(self.reach_depth) <= 10:
+            raise ValueError(f"link.reach_depth: expected 1 to 10, found {self.reach_depth!r}")
+
+
+# --- the pure core -------------------------------------------------------------------------------
+
+
+def read_manifest_entries(path: str | Path) -> list[dict[str, Any]]:
+    """The manifest's entries as mappings; ValueError naming the file when it has none."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    docs = data.get("documents") if isinstance(data, dict) else None
+    if not isinstance(docs, list) or not all(isinstance(e, dict) and "id" in e for e in docs):
+        raise ValueError(f"{path}: expected a top-level 'documents' list of mappings with an 'id'")
+    return docs
+
+
+def link(
+    provisions: Sequence[dict[str, Any]],
+    styles: dict[str, str],
+    manifest: Sequence[dict[str, Any]],
+    params: LinkParams,
+    progress: bool = False,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(penalty rows, one per article; reference rows) of the corpus."""
+    catalog = Catalog.from_manifest(manifest)
+    translations = {str(e["id"]): str(e["translation_of"]) for e in manifest if e.get("translation_of")}
+    index = Index.from_rows(provisions, styles, translations)
+    units: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    articles = []
+    for r in provisions:
+        if r["level"] == "article":
+            articles.append(r)
+        else:
+            units[provision_id_article(r)].append(r)
+    pen_rows, refs = [], []
+    for a in tqdm(articles, desc="link", unit="article", disable=not progress):
+        style = styles.get(a["doc_id"])
+        if style is None:
+            raise SchemaError(f"provisions: document {a['doc_id']!r} not in documents.parquet")
+        us = units[a["provision_id"]]
+        a0 = int(a["char_start"])
+        text = a["text"] or ""
+        spans = [(u["provision_id"], int(u["char_start"]) - a0, int(u["char_end"]) - a0) for u in us]
+        summary, pairs = (
+            article_penalties(text, spans, a["provision_id"], style) if style in PENALTY_STYLES else (None, [])
+        )
+        pen_rows.append(
+            {
+                "provision_id": a["provision_id"],
+                "doc_id": a["doc_id"],
+                "article": a["article"],
+                **(summary.__dict__ if summary is not None else {}),
+                "penalties": [{"source_id": src, **p.to_dict()} for src, p in pairs],
+            }
+        )
+        if style in REFERENCE_STYLES:
+            refs.extend(references_in_article(a, us, style, catalog, index))
+    ref_rows = [r.__dict__ for r in refs]
+    reach = reached_from(refs, params.cyber_laws, params.reach_depth)
+    for row in pen_rows:
+        row["reached_from"] = sorted(reach.get(row["provision_id"], ()))
+    return pen_rows, ref_rows
+
+
+def provision_id_article(r: dict[str, Any]) -> str:
+    """The article id of a unit (its id up to the article part)."""
+    pid = str(r["provision_id"])
+    i = pid.find("/cl-")
+    j = pid.find("/pt-")
+    cut = min(x for x in (i, j, len(pid)) if x >= 0)
+    return pid[:cut]
+
+
+def article_of(target_id: str) -> str:
+    return provision_id_article({"provision_id": target_id})
+
+
+def reached_from(refs: Iterable[Reference], cyber_laws: Sequence[str], depth: int) -> dict[str, set[str]]:
+    """Article id → the cyber-law provisions that reach it through at most ``depth`` references.
+
+    A reference from any unit of an article counts as the article's; a law-level reference ("theo
+    quy định của Bộ luật Hình sự") names no article and reaches nothing in particular.
+    """
+    edges: dict[str, set[str]] = defaultdict(set)
+    starts: dict[str, set[str]] = defaultdict(set)  # article → cyber provisions citing from it
+    for r in refs:
+        if not r.resolved or r.target_id is None:
+            continue
+        src_art, tgt_art = article_of(r.source_id), article_of(r.target_id)
+        if src_art == tgt_art:
+            continue
+        edges[src_art].add(tgt_art)
+        if r.source_doc_id in cyber_laws:
+            starts[src_art].add(r.source_id)
+    out: dict[str, set[str]] = defaultdict(set)
+    for start, origin in starts.items():
+        seen = {start}
+        queue = deque([(start, 0)])
+        while queue:
+            node, d = queue.popleft()
+            if d == depth:
+                continue
+            for nxt in edges.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    out[nxt] |= origin
+                    queue.append((nxt, d + 1))
+    return out
+
+
+def reference_counts(ref_rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per citing law: references, resolved, unresolved, into other laws, to laws outside the corpus."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in ref_rows:
+        c = out[r["source_doc_id"]]
+        c["references"] += 1
+        c["resolved" if r["resolved"] else "unresolved"] += 1
+        if r["target_doc_id"] is None:
+            c["outside_corpus"] += 1
+        elif r["target_doc_id"] != r["source_doc_id"]:
+            c["other_law"] += 1
+    return {d: dict(c) for d, c in sorted(out.items())}
+
+
+def penalty_coverage(pen_rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per law: articles, articles setting any penalty, articles with a maximum custodial penalty."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in pen_rows:
+        c = out[r["doc_id"]]
+        c["articles"] += 1
+        c["with_penalty"] += bool(r.get("penalty_kinds"))
+        c["with_max"] += r.get("penalty_max") is not None
+        c["un_serious_crime"] += bool(r.get("un_serious_crime"))
+        c["relative_only"] += bool(r.get("relative_penalty")) and r.get("penalty_max") is None
+    return {d: dict(c) for d, c in sorted(out.items())}
+
+
+# --- I/O shell -----------------------------------------------------------------------------------
+
+
+def run(
+    provisions_path: str | Path,
+    documents_path: str | Path,
+    manifest_path: str | Path,
+    penalties_out: str | Path,
+    references_out: str | Path,
+    report_out: str | Path | None,
+    params: LinkParams,
+) -> dict[str, Any]:
+    table = pq.read_table(provisions_path)
+    validate_frame(table, PROVISIONS_SCHEMA, str(provisions_path))
+    docs = pq.read_table(documents_path, columns=["doc_id", "style"]).to_pylist()
+    styles = {d["doc_id"]: d["style"] for d in docs}
+    manifest = read_manifest_entries(manifest_path)
+    unknown = sorted(set(params.cyber_laws) - {str(e["id"]) for e in manifest})
+    if unknown:
+        raise ValueError(f"link.cyber_laws: expected manifest ids, found unknown {unknown}")
+    pen_rows, ref_rows = link(table.to_pylist(), styles, manifest, params, progress=True)
+    ids = set(table.column("provision_id").to_pylist())
+    dangling = [r for r in ref_rows if r["resolved"] and r["target_id"] is not None and r["target_id"] not in ids]
+    if dangling:
+        raise RuntimeError(f"link: resolved reference to a missing provision: {dangling[0]}")
+    write_parquet(to_table(pen_rows, PENALTIES_SCHEMA), penalties_out)
+    write_parquet(to_table(ref_rows, REFERENCES_SCHEMA), references_out)
+    report = {
+        "references": reference_counts(ref_rows),
+        "penalties": penalty_coverage(pen_rows),
+    }
+    if report_out is not None:
+        write_json(report, report_out)
+    return {
+        "articles": len(pen_rows),
+        "with_penalty_max": sum(r.get("penalty_max") is not None for r in pen_rows),
+        "references": len(ref_rows),
+        "resolved": sum(bool(r["resolved"]) for r in ref_rows),
+        "reached": sum(bool(r["reached_from"]) for r in pen_rows),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="overbroad link", description=__doc__.splitlines()[0])
+    ap.add_argument("--provisions", default="data/provisions.parquet")
+    ap.add_argument("--documents", default="data/documents.parquet")
+    ap.add_argument("--manifest", default="corpora/manifest.yaml")
+    ap.add_argument("--penalties", default="data/penalties.parquet")
+    ap.add_argument("--references", default="data/references.parquet")
+    ap.add_argument("--report", default="data/link_report.json")
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        params = load_params(LinkParams, "link", args.params)
+        counts = run(
+            args.provisions, args.documents, args.manifest, args.penalties, args.references, args.report, params
+        )
+    except (FileNotFoundError, ValueError, RuntimeError, SchemaError) as e:
+        log.error("link: %s", e)
+        return 2
+    log.info("link: %s", counts)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
