@@ -20,6 +20,9 @@ COMMANDS = {
     "gold": "pipeline.gold",
     "bulk": "pipeline.bulk",
     "explore": "pipeline.explore",
+    "link": "pipeline.link",
+    "versions": "pipeline.versions",
+    "diff": "pipeline.diff",
 }
 
 USAGE = "usage: overbroad {" + ",".join(COMMANDS) + "} [args...]\n"

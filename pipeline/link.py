@@ -93,7 +93,9 @@ def link(
         text = a["text"] or ""
         spans = [(u["provision_id"], int(u["char_start"]) - a0, int(u["char_end"]) - a0) for u in us]
         summary, pairs = (
-            article_penalties(text, spans, a["provision_id"], style) if style in PENALTY_STYLES else (None, [])
+            article_penalties(text, spans, a["provision_id"], style)
+            if style in PENALTY_STYLES
+            else (None, [])
         )
         pen_rows.append(
             {
@@ -208,7 +210,9 @@ def run(
         raise ValueError(f"link.cyber_laws: expected manifest ids, found unknown {unknown}")
     pen_rows, ref_rows = link(table.to_pylist(), styles, manifest, params, progress=True)
     ids = set(table.column("provision_id").to_pylist())
-    dangling = [r for r in ref_rows if r["resolved"] and r["target_id"] is not None and r["target_id"] not in ids]
+    dangling = [
+        r for r in ref_rows if r["resolved"] and r["target_id"] is not None and r["target_id"] not in ids
+    ]
     if dangling:
         raise RuntimeError(f"link: resolved reference to a missing provision: {dangling[0]}")
     write_parquet(to_table(pen_rows, PENALTIES_SCHEMA), penalties_out)
@@ -242,7 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(LinkParams, "link", args.params)
         counts = run(
-            args.provisions, args.documents, args.manifest, args.penalties, args.references, args.report, params
+            args.provisions,
+            args.documents,
+            args.manifest,
+            args.penalties,
+            args.references,
+            args.report,
+            params,
         )
     except (FileNotFoundError, ValueError, RuntimeError, SchemaError) as e:
         log.error("link: %s", e)

@@ -47,7 +47,9 @@ def law_names(title: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     Only the first number counts: a consolidated title also names its amending law.
     """
     numbers = tuple(m.group(0) for m in [VN_LAW_NUMBER.search(title)] if m)
-    name = re.split(r",|\s\(|\s+số\s|\s+No\.|\s+về\s|\s+[—–-]\s|\s+as\s+|\s+quy\s+định\s", title, maxsplit=1)[0]
+    name = re.split(r",|\s\(|\s+số\s|\s+No\.|\s+về\s|\s+[—–-]\s|\s+as\s+|\s+quy\s+định\s", title, maxsplit=1)[
+        0
+    ]
     name = " ".join(name.split())
     names = [name] if name and not VN_LAW_NUMBER.fullmatch(name) else []
     if (m := re.fullmatch(r"(.+?)\s+\d{4}", name)) is not None:
@@ -357,8 +359,19 @@ def resolve(
             ext = _external_name(cite.law_text or "", st)
             full = text[cite.start : cite.end + _tail_len(text[cite.end :], ext)]
             return [
-                Reference(src.provision_id, src.doc_id, None, None, _deepest(g), full, cite.start,
-                          cite.start + len(full), False, False, ext)  # fmt: skip
+                Reference(
+                    src.provision_id,
+                    src.doc_id,
+                    None,
+                    None,
+                    _deepest(g),
+                    full,
+                    cite.start,
+                    cite.start + len(full),
+                    False,
+                    False,
+                    ext,
+                )  # fmt: skip
                 for g in cite.groups
             ]
         span = text[cite.start : cite.end + _tail_len(text[cite.end :], (cite.law_text or "")[:law_len])]
@@ -368,10 +381,16 @@ def resolve(
             doc, art, cl, pt = unit
             if st.scope_style and doc == src.doc_id and art and provision_id(doc, art) not in index.ids:
                 doc = next(
-                    (d for d, s in sorted(index.style.items()) if s == style and provision_id(d, art) in index.ids),
+                    (
+                        d
+                        for d, s in sorted(index.style.items())
+                        if s == style and provision_id(d, art) in index.ids
+                    ),
                     doc,
                 )
-            out.append(_target(src, doc, art, cl, pt, index, span, cite.start, cite.law_text if law_len else None))
+            out.append(
+                _target(src, doc, art, cl, pt, index, span, cite.start, cite.law_text if law_len else None)
+            )
     return out
 
 
@@ -564,8 +583,19 @@ def references_in_article(
     for doc, name, s, e in law_mentions(text, style, catalog, article["doc_id"], taken):
         src, off = source_of(s, e)
         out.append(
-            Reference(src.provision_id, src.doc_id, None, doc, "law", name, s - off, e - off, doc is not None,
-                      doc is not None, name)  # fmt: skip
+            Reference(
+                src.provision_id,
+                src.doc_id,
+                None,
+                doc,
+                "law",
+                name,
+                s - off,
+                e - off,
+                doc is not None,
+                doc is not None,
+                name,
+            )  # fmt: skip
         )
     return out
 
