@@ -109,7 +109,7 @@ def link(
         if style in REFERENCE_STYLES:
             refs.extend(references_in_article(a, us, style, catalog, index))
     ref_rows = [r.__dict__ for r in refs]
-    reach = reached_from(refs, params.cyber_laws, params.reach_depth)
+    reach = reached_from(refs, params.cyber_laws, params.reach_depth, translations)
     for row in pen_rows:
         row["reached_from"] = sorted(reach.get(row["provision_id"], ()))
     return pen_rows, ref_rows
@@ -128,8 +128,18 @@ def article_of(target_id: str) -> str:
     return provision_id_article({"provision_id": target_id})
 
 
-def reached_from(refs: Iterable[Reference], cyber_laws: Sequence[str], depth: int) -> dict[str, set[str]]:
-    """Article id → the cyber-law provisions that reach it through at most ``depth`` references.
+def _doc(article_id: str) -> str:
+    return article_id.split("/art-", 1)[0]
+
+
+def reached_from(
+    refs: Iterable[Reference],
+    cyber_laws: Sequence[str],
+    depth: int,
+    translation_of: dict[str, str] | None = None,
+) -> dict[str, set[str]]:
+    """Article id → the cyber-law provisions of *another* law that reach it through at most ``depth``
+    references (the cyber law's own articles, and its original's when it is a translation, excluded).
 
     A reference from any unit of an article counts as the article's; a law-level reference ("theo
     quy định của Bộ luật Hình sự") names no article and reaches nothing in particular.
@@ -145,6 +155,7 @@ def reached_from(refs: Iterable[Reference], cyber_laws: Sequence[str], depth: in
         edges[src_art].add(tgt_art)
         if r.source_doc_id in cyber_laws:
             starts[src_art].add(r.source_id)
+    translation_of = translation_of or {}
     out: dict[str, set[str]] = defaultdict(set)
     for start, origin in starts.items():
         seen = {start}
@@ -156,7 +167,9 @@ def reached_from(refs: Iterable[Reference], cyber_laws: Sequence[str], depth: in
             for nxt in edges.get(node, ()):
                 if nxt not in seen:
                     seen.add(nxt)
-                    out[nxt] |= origin
+                    # A law citing its own articles reaches nothing new; the path may pass through them.
+                    if _doc(nxt) not in (_doc(start), translation_of.get(_doc(start))):
+                        out[nxt] |= origin
                     queue.append((nxt, d + 1))
     return out
 

@@ -31,8 +31,18 @@ import yaml
 from pipeline import __version__
 from pipeline.io import atomic_path
 from pipeline.params import load_params
+from pipeline.reach import ARTICLES_SCHEMA, card_section, join_penalties, strip_references
+from pipeline.reach import COLUMN_MEANINGS as REACH_MEANINGS
 from pipeline.report import TEMPLATES, write_reports
-from pipeline.schema import DIMENSIONS, SCORES_SCHEMA, to_table, validate_frame
+from pipeline.schema import (
+    DIMENSIONS,
+    PENALTIES_SCHEMA,
+    REFERENCES_SCHEMA,
+    SCORES_SCHEMA,
+    VERSIONS_SCHEMA,
+    to_table,
+    validate_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +72,7 @@ COLUMN_MEANINGS = {
     "speech_flag": "speech_risk at or above the calibrated threshold",
     "evidence": "spans {start, end, text, dimension, category, source} in `text`; source lexicon or model",
     "model_version": "the classifier's id (hash of weights and params)",
+    **REACH_MEANINGS,
 }
 
 
@@ -215,6 +226,7 @@ def render_card(
     gold: dict[str, Any],
     metrics: list[dict[str, Any]],
     params: PublishParams,
+    reach: str = "",
 ) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -225,7 +237,8 @@ def render_card(
     env.filters["md"] = _md
     n = counts["rows"]
     size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000 else "100K<n<1M"
-    schema = [(f.name, str(f.type), COLUMN_MEANINGS.get(f.name, "")) for f in SCORES_SCHEMA]
+    fields = ARTICLES_SCHEMA if reach else SCORES_SCHEMA
+    schema = [(f.name, str(f.type), COLUMN_MEANINGS.get(f.name, "")) for f in fields]
     return env.get_template("dataset_card.md.j2").render(
         version=version,
         model_version=model_version,
@@ -242,6 +255,7 @@ def render_card(
         authors=params.authors,
         year=params.year,
         url=params.url,
+        reach=reach,
     )
 
 
@@ -292,8 +306,14 @@ def run(
     model_dir: str | Path = "models/classifier",
     metrics_path: str | Path | None = "metrics/eval.json",
     annotations_dir: str | Path | None = "corpora/annotations",
+    link_paths: dict[str, str | Path] | None = None,
 ) -> dict[str, Any]:
-    """Build data/publish/ atomically (a failed run leaves the previous folder intact); return counts."""
+    """Build data/publish/ atomically (a failed run leaves the previous folder intact); return counts.
+
+    ``link_paths`` ({penalties, references, versions}: parquet paths from the link and versions
+    stages) adds the penalty columns to articles.parquet and publishes references.parquet and
+    versions.parquet; a path that does not exist is skipped with a warning.
+    """
     table = pq.read_table(scores_path)
     validate_frame(table, SCORES_SCHEMA, str(scores_path))
     manifest = load_manifest(manifest_path)
@@ -305,6 +325,10 @@ def run(
     rows = strip_withheld(raw, manifest)
     articles = [r for r in rows if r["level"] == "article"]
     units = [r for r in rows if r["level"] != "article"]
+    link = _read_link(link_paths or {})
+    withheld_docs = {r["doc_id"] for r in rows if not may_publish_text(r["doc_id"], manifest)}
+    articles = join_penalties(articles, link["penalties"], withheld_docs)
+    references = strip_references(link["references"], withheld_docs)
     model_dir = Path(model_dir)
     model_version = next((str(r["model_version"]) for r in rows), "")
     per_doc = Counter(r["doc_id"] for r in rows)
@@ -360,7 +384,12 @@ def run(
     )
     with atomic_path(out_dir, is_dir=True) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; a published folder is world-readable
-        pq.write_table(to_table(articles, SCORES_SCHEMA), tmp / "articles.parquet")
+        pq.write_table(
+            to_table(articles, ARTICLES_SCHEMA if link_paths else SCORES_SCHEMA), tmp / "articles.parquet"
+        )
+        if link_paths:
+            pq.write_table(to_table(references, REFERENCES_SCHEMA), tmp / "references.parquet")
+            pq.write_table(to_table(link["versions"], VERSIONS_SCHEMA), tmp / "versions.parquet")
         pq.write_table(to_table(units, SCORES_SCHEMA), tmp / "units.parquet")
         _write_csv(rows, tmp / "scores.csv")
         (tmp / "documents.json").write_text(
@@ -386,11 +415,14 @@ def run(
                 gold=gold,
                 metrics=metrics_rows(metrics),
                 params=params,
+                reach=card_section(articles, references, link["versions"]) if link_paths else "",
             ),
             encoding="utf-8",
         )
         if params.reports:
-            counts |= write_reports(rows, manifest, tmp / "reports", params.version)
+            counts |= write_reports(
+                articles + units, manifest, tmp / "reports", params.version, references, link["versions"]
+            )
         (tmp / "version.json").write_text(
             json.dumps(
                 {
@@ -411,6 +443,22 @@ def run(
         (tmp / "SHA256SUMS").write_text(sums, encoding="utf-8")
         counts["files"] = len(files) + 1
     return counts
+
+
+def _read_link(paths: dict[str, str | Path]) -> dict[str, list[dict[str, Any]]]:
+    """The link and versions stages' tables named in ``paths`` (missing ones empty, with a warning)."""
+    schemas = {"penalties": PENALTIES_SCHEMA, "references": REFERENCES_SCHEMA, "versions": VERSIONS_SCHEMA}
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in schemas}
+    for key, path in paths.items():
+        if key not in schemas:
+            raise ValueError(f"link_paths: expected keys {sorted(schemas)}, found {key!r}")
+        if not Path(path).is_file():
+            log.warning("%s: not found; published without it", path)
+            continue
+        table = pq.read_table(path)
+        validate_frame(table, schemas[key], str(path))
+        out[key] = table.to_pylist()
+    return out
 
 
 def _write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
@@ -465,6 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--metrics", default="metrics/eval.json")
     ap.add_argument("--annotations", default="corpora/annotations")
     ap.add_argument("--out", default="data/publish")
+    ap.add_argument("--penalties", default=None, help="data/penalties.parquet (link stage)")
+    ap.add_argument("--references", default=None, help="data/references.parquet (link stage)")
+    ap.add_argument("--versions", default=None, help="data/versions.parquet (versions stage)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument(
         "--push-to-hub", metavar="REPO", default=None, help="upload data/publish to this dataset repo"
@@ -478,8 +529,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.skip_build:
             params = load_params(PublishParams, "publish", args.params)
+            link_paths = {
+                k: v
+                for k, v in (("penalties", args.penalties), ("references", args.references), ("versions", args.versions))
+                if v
+            }
             counts = run(
-                args.scores, args.manifest, args.out, params, args.model, args.metrics, args.annotations
+                args.scores,
+                args.manifest,
+                args.out,
+                params,
+                args.model,
+                args.metrics,
+                args.annotations,
+                link_paths or None,
             )
             log.info("publish: %s", counts)
         if args.push_to_hub:
