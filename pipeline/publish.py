@@ -531,7 +531,11 @@ def main(argv: list[str] | None = None) -> int:
             params = load_params(PublishParams, "publish", args.params)
             link_paths = {
                 k: v
-                for k, v in (("penalties", args.penalties), ("references", args.references), ("versions", args.versions))
+                for k, v in (
+                    ("penalties", args.penalties),
+                    ("references", args.references),
+                    ("versions", args.versions),
+                )
                 if v
             }
             counts = run(

@@ -43,7 +43,9 @@ PUBLISHED_PENALTY_COLUMNS = (
     "relative_penalty",
     "reached_from",
 )
-ARTICLES_SCHEMA = pa.schema(list(SCORES_SCHEMA) + [PENALTIES_SCHEMA.field(c) for c in PUBLISHED_PENALTY_COLUMNS])
+ARTICLES_SCHEMA = pa.schema(
+    list(SCORES_SCHEMA) + [PENALTIES_SCHEMA.field(c) for c in PUBLISHED_PENALTY_COLUMNS]
+)
 COLUMN_MEANINGS = {
     "penalty_max": "longest custodial penalty the article sets: years as a string ('7', '0.5'), 'life' or "
     "'death'; null where it sets none",
@@ -87,7 +89,9 @@ def _is_offence(a: dict[str, Any]) -> bool:
     return bool(a.get("penalty_kinds"))
 
 
-def reach_table(articles: Sequence[dict[str, Any]], docs: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def reach_table(
+    articles: Sequence[dict[str, Any]], docs: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """Per law: offences, speech-risk offences, of which serious crimes, of which reachable by reference.
 
     ``articles`` carry the score flags (``speech_flag``, ``vague_flag``; None when unscored) and the
@@ -159,10 +163,18 @@ def version_summary(versions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "changed_in_substance": [r["article"] for r in changed],
                 "speech_risk_up": sum(d > 0.05 for d in deltas),
                 "speech_risk_down": sum(d < -0.05 for d in deltas),
-                "flag_gained": [r["article"] for r in changed if r.get("speech_flag_new") and not r.get("speech_flag_old")],
-                "flag_lost": [r["article"] for r in changed if r.get("speech_flag_old") and not r.get("speech_flag_new")],
+                "flag_gained": [
+                    r["article"] for r in changed if r.get("speech_flag_new") and not r.get("speech_flag_old")
+                ],
+                "flag_lost": [
+                    r["article"] for r in changed if r.get("speech_flag_old") and not r.get("speech_flag_new")
+                ],
                 "penalty_changed": [
-                    {"article": r["article"], "old": r.get("penalty_max_old"), "new": r.get("penalty_max_new")}
+                    {
+                        "article": r["article"],
+                        "old": r.get("penalty_max_old"),
+                        "new": r.get("penalty_max_new"),
+                    }
                     for r in rows
                     if r.get("penalty_max_old") != r.get("penalty_max_new")
                 ],
@@ -215,24 +227,35 @@ def card_section(
     """The dataset card's 'Reach' section (Markdown)."""
     parts = [
         "## Reach: penalties, references, versions\n\n",
-        "Offences are articles that set a penalty (`penalty_max`, from the text of their clauses). A *serious "
-        "crime* is one punishable by a maximum deprivation of liberty of at least four years or a more serious "
+        "Offences are articles that set a penalty (`penalty_max`, from the text of their clauses). A "
+        "*serious "
+        "crime* is one punishable by a maximum deprivation of liberty of at least four years or a more "
+        "serious "
         "penalty (UN Convention against Cybercrime Art 2(h); its Art 35 obliges cooperation in collecting "
         "electronic evidence of any serious crime); `budapest_extraditable` uses the Budapest Convention's "
         "one-year threshold (Art 24). *Reachable* offences are cited by a cyber-law provision, directly or "
-        "through references (`reached_from`; `references.parquet`); a law citing its own articles does not count.\n\n",
+        "through references (`reached_from`; `references.parquet`); a law citing its own articles does "
+        "not count.\n\n",
         markdown_table(reach_table(articles), REACH_COLUMNS),
     ]
     risky = serious_risky(articles)
     if risky:
         parts.append("\nSpeech-risk or vague offences that are serious crimes:\n\n")
-        parts.append(markdown_table(risky, ("provision_id", "penalty_max", "speech_flag", "vague_flag", "reached_from")))
-    parts.append("\nReferences per citing law (`references.parquet`; unresolved: a law the corpus does not hold):\n\n")
+        parts.append(
+            markdown_table(
+                risky, ("provision_id", "penalty_max", "speech_flag", "vague_flag", "reached_from")
+            )
+        )
+    parts.append(
+        "\nReferences per citing law (`references.parquet`; unresolved: a law the corpus does not hold):\n\n"
+    )
     parts.append(markdown_table(reference_counts(refs), COUNT_COLUMNS))
     for v in version_summary(versions):
         parts.append(
             f"\nVersions `{v['old']}` → `{v['new']}` (`versions.parquet`): "
-            + ", ".join(f"{s} {v.get(s, 0)}" for s in ("amended", "added", "repealed", "editorial", "unchanged"))
+            + ", ".join(
+                f"{s} {v.get(s, 0)}" for s in ("amended", "added", "repealed", "editorial", "unchanged")
+            )
             + f"; speech risk up in {v['speech_risk_up']} changed articles, down in {v['speech_risk_down']}; "
             f"speech flag gained: {_cell(v['flag_gained'])}; lost: {_cell(v['flag_lost'])}; maximum penalty "
             "changed: "
@@ -268,8 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         flags = {r["provision_id"]: r for r in t.to_pylist() if r["level"] == "article"}
     else:
         sys.stderr.write(f"{scores}: no scores; speech-risk columns are '–'\n")
-    arts = [{**p, **{k: flags.get(p["provision_id"], {}).get(k) for k in ("speech_flag", "vague_flag", "heading")}}
-            for p in pen]  # fmt: skip
+    arts = [
+        {
+            **p,
+            **{k: flags.get(p["provision_id"], {}).get(k) for k in ("speech_flag", "vague_flag", "heading")},
+        }
+        for p in pen
+    ]
     refs = _read(Path(args.references))
     vers = _read(Path(args.versions))
     if args.format == "json":

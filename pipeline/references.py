@@ -94,7 +94,9 @@ class Catalog:
         text = " ".join(text.split())
         num = VN_LAW_NUMBER.search(text)
         src = self.laws.get(citing)
-        if num is not None and re.match(r"^\S+(?:\s+\S+)?\s+(?:số\s+)?" + re.escape(num.group(0)), text):
+        # The number is the law's own when it is the first figure of the name ("Bộ luật Hình sự số
+        # 15/1999/QH10"), not a later one ("Luật An ninh mạng ngày 12/6/2018").
+        if num is not None and re.match(r"^\D{0,60}?" + re.escape(num.group(0)), text):
             hits = [law for law in self.laws.values() if num.group(0) in law.numbers]
             return (self._prefer(hits, src), num.end()) if hits else (None, 0)
         if src is not None:
@@ -192,10 +194,8 @@ def _component_re(st: ReferenceStyle) -> re.Pattern[str]:
         item = rf"(?:{lv.label}|\([0-9A-Za-z]{{1,4}}\))" if st.bracket_levels else lv.label
         suffix = r"(?:\([0-9A-Za-z]{1,4}\))*" if st.bracket_levels and lv.level != "point" else ""
         items = rf"{item}{suffix}(?:(?:{st.list_sep}|{st.range_sep})(?:(?:{lv.words})\s+)?{item}{suffix})*"
-        if st.this_before:
-            this = rf"{st.this}\s+(?:{lv.words})\b"
-        else:
-            this = rf"(?:{lv.words})\s+{st.this}\b"
+        # "this section" / "Điều này"
+        this = rf"{st.this}\s+(?:{lv.words})\b" if st.this_before else rf"(?:{lv.words})\s+{st.this}\b"
         alts.append(rf"(?P<{lv.level}>(?<![\w])(?:{lv.words})\s+{items}|(?<![\w]){this})")
     return re.compile("|".join(alts))
 
@@ -371,7 +371,7 @@ def resolve(
                     False,
                     False,
                     ext,
-                )  # fmt: skip
+                )
                 for g in cite.groups
             ]
         span = text[cite.start : cite.end + _tail_len(text[cite.end :], (cite.law_text or "")[:law_len])]
@@ -482,8 +482,19 @@ def _target(
 ) -> Reference:
     level = "point" if pt else "clause" if cl else "article" if art else "law"
     if art is None:
-        return Reference(src.provision_id, src.doc_id, None, doc, "law", span, start, start + len(span), True,
-                         True, law_text)  # fmt: skip
+        return Reference(
+            src.provision_id,
+            src.doc_id,
+            None,
+            doc,
+            "law",
+            span,
+            start,
+            start + len(span),
+            True,
+            True,
+            law_text,
+        )
     want = [provision_id(doc, art, cl, pt)]
     if pt is not None and cl is not None:
         want.append(provision_id(doc, art, cl))
@@ -569,8 +580,13 @@ def references_in_article(
         for u, us, ue in spans:
             if us <= s and e <= ue and (size is None or ue - us < size):
                 best, off, size = u, us, ue - us
-        return Source(best["provision_id"], article["doc_id"], str(article["article"]), best.get("clause"),
-                      best.get("point")), off  # fmt: skip
+        return Source(
+            best["provision_id"],
+            article["doc_id"],
+            str(article["article"]),
+            best.get("clause"),
+            best.get("point"),
+        ), off
 
     out: list[Reference] = []
     taken = []
@@ -595,7 +611,7 @@ def references_in_article(
                 doc is not None,
                 doc is not None,
                 name,
-            )  # fmt: skip
+            )
         )
     return out
 

@@ -259,6 +259,7 @@ def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Rows of dicts → an Arrow table of exactly ``schema`` (missing keys become null)."""
     return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
 
+
 # Penalties, cross-references and versions (link and versions stages; issue 12).
 PENALTY_TYPE = pa.list_(
     pa.struct(

@@ -452,10 +452,10 @@ class PenaltyStyle:
     units: tuple[tuple[str, float], ...] = ()  # unit word (lower case) → years
 
 
-_EN_NUMBER_WORDS = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty"
-).split()
+_EN_NUMBER_WORDS = [
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+]  # fmt: skip
 # Number words of English drafting ("imprisoned not more than five years", "may extend to one year").
 NUMBER_WORDS: dict[str, float] = {w: float(i) for i, w in enumerate(_EN_NUMBER_WORDS, 1)} | {
     "thirty": 30.0,
@@ -587,7 +587,8 @@ _EN_TERM_MAX = PenaltyForm(
         rf"\s+(?P<hi>{_NUM})\s+(?P<hi_unit>{_EN_UNIT})",
         _I,
     ),
-    "imprisonment for a term which may extend to 10 years; not exceeding 5 years; imprisoned not more than five years",
+    "imprisonment for a term which may extend to 10 years; not exceeding 5 years; imprisoned not more "
+    "than five years",
 )
 _EN_TERM_RANGE = PenaltyForm(
     "custodial",
@@ -779,7 +780,9 @@ REFERENCES_VN = ReferenceStyle(
     joiner=r"\s*,?\s+",
     bracket_levels=(),
     self_law=re.compile(rf"^\s*,?\s*(?:của\s+)?{_VN_LAW}\s+này\b"),
-    law_tail=re.compile(rf"^\s*,?\s*(?:của\s+|thuộc\s+)?(?P<law>{_VN_LAW}\s+(?:số\s+)?[{_VI_CAP}0-9][^\n,.;:()]*)"),
+    law_tail=re.compile(
+        rf"^\s*,?\s*(?:của\s+|thuộc\s+)?(?P<law>{_VN_LAW}\s+(?:số\s+)?[{_VI_CAP}0-9][^\n,.;:()]*)"
+    ),
     law_mention=re.compile(rf"(?<!\w)(?P<law>{_VN_LAW}\s+(?:số\s+)?[{_VI_CAP}0-9][^\n,.;:()]*)"),
     # A Vietnamese law's name runs to the next function word or date ("Luật Xử lý vi phạm hành chính
     # và …", "Luật số 12/2017/QH14 sửa đổi …").
@@ -803,13 +806,21 @@ REFERENCES_VN_EN = ReferenceStyle(
     joiner=r"\s*,?\s+(?:of\s+)?",
     bracket_levels=(),
     self_law=re.compile(r"^\s*,?\s*of\s+this\s+(?:Law|Code|Decree)\b"),
-    law_tail=re.compile(r"^\s*,?\s*of\s+(?:the\s+)?(?P<law>(?:[A-Z][\w’'-]*\s+(?:on\s+|of\s+)?){0,6}(?:Law|Code|Decree)(?:\s+No\.\s*[\w/-]+)?)"),
-    law_mention=re.compile(r"(?<![\w])(?P<law>(?:the\s+)?(?:Law\s+on\s+[A-Z][\w ]+|Penal\s+Code|Criminal\s+Code|Civil\s+Code))"),
+    law_tail=re.compile(
+        r"^\s*,?\s*of\s+(?:the\s+)?(?P<law>(?:[A-Z][\w’'-]*\s+(?:on\s+|of\s+)?){0,6}(?:Law|Code|Decree)(?:\s+No\.\s*[\w/-]+)?)"
+    ),
+    law_mention=re.compile(
+        r"(?<![\w])(?P<law>(?:the\s+)?(?:Law\s+on\s+[A-Z][\w ]+|Penal\s+Code|Criminal\s+Code|Civil\s+Code))"
+    ),
     law_stop=re.compile(r"\s*[\n,.;:()]|\s+(?:and|or|shall|which|that|is|are)\b"),
 )
 
 # A sentence's first word is not part of a law's name ("Despite the Criminal Procedure Code 2010").
-_EN_LAW_NAME = r"(?!(?:Despite|Under|This|The|In|Subject|Notwithstanding|Where|If|An?|For|See|Nothing|Any)\s)(?:\(?[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to)\s+)*){0,8}(?:Act|Code|Convention|Protocol|Covenant|Ordinance|Constitution|Charter|Declaration)(?:\s+\d{4})?"
+_EN_LAW_NAME = (
+    r"(?!(?:Despite|Under|This|The|In|Subject|Notwithstanding|Where|If|An?|For|See|Nothing|Any)\s)"
+    r"(?:\(?[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to)\s+)*){0,8}"
+    r"(?:Act|Code|Convention|Protocol|Covenant|Ordinance|Constitution|Charter|Declaration)(?:\s+\d{4})?"
+)
 
 REFERENCES_SG = ReferenceStyle(
     name="sg",
@@ -844,7 +855,9 @@ REFERENCES_US = ReferenceStyle(
     joiner=r"\s+of\s+|\s*,\s+",
     bracket_levels=("clause", "point"),
     self_law=re.compile(r"^\s*,?\s*of\s+this\s+(?:title|chapter)\b"),
-    law_tail=re.compile(rf"^\s*,?\s*of\s+(?:the\s+)?(?P<law>{_EN_LAW_NAME}|title\s+\d+(?:,\s+United\s+States\s+Code)?)"),
+    law_tail=re.compile(
+        rf"^\s*,?\s*of\s+(?:the\s+)?(?P<law>{_EN_LAW_NAME}|title\s+\d+(?:,\s+United\s+States\s+Code)?)"
+    ),
     law_mention=re.compile(rf"(?<![\w])(?:the\s+)?(?P<law>{_EN_LAW_NAME})"),
     law_stop=re.compile(r"(?<=\d{4})|\s*[\n,.;:]"),
     scope_style=True,
@@ -863,9 +876,13 @@ REFERENCES_TREATY = ReferenceStyle(
     this_before=True,
     joiner=r"\s*,\s*|\s+of\s+|\s+",
     bracket_levels=(),
-    self_law=re.compile(r"^\s*,?\s*(?:of|under|in|to)\s+(?:this|the\s+present)\s+(?:Convention|Protocol|Covenant|Declaration|Treaty)\b"),
+    self_law=re.compile(
+        r"^\s*,?\s*(?:of|under|in|to)\s+(?:this|the\s+present)\s+(?:Convention|Protocol|Covenant|Declaration|Treaty)\b"
+    ),
     law_tail=re.compile(rf"^\s*,?\s*(?:of|under|in|to)\s+(?:the\s+)?(?P<law>{_EN_LAW_NAME})"),
-    law_mention=re.compile(rf"(?<![\w])(?:the\s+)?(?P<law>(?:[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to|against)\s+)*){{1,8}}(?:Convention|Protocol|Covenant|Charter|Declaration)(?:\s+on\s+[A-Z]\w+)?)"),
+    law_mention=re.compile(
+        r"(?<![\w])(?:the\s+)?(?P<law>(?:[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to|against)\s+)*){1,8}(?:Convention|Protocol|Covenant|Charter|Declaration)(?:\s+on\s+[A-Z]\w+)?)"
+    ),
     law_stop=re.compile(r"\s*[\n,.;:]"),
 )
 

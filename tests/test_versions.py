@@ -1,0 +1,150 @@
+"""Diff statuses between two versions of a law, changed clauses, score deltas, declared pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline.versions import compare, diff, normalise, status_counts, version_pairs
+
+# (old text, new text, new heading, status)
+# fmt: off
+STATUS_CASES = [
+    ("1. Người nào …, thì bị phạt tù từ 01 năm đến 05 năm.", "1. Người nào …, thì bị phạt tù từ 01 năm "
+                                                             "đến 05 năm.",
+     None, "unchanged"),
+    # Editorial: two sources of one text differ in case, spacing, punctuation, tone-mark placement.
+    ("Người nào  Tuyên truyền, xuyên tạc", "người nào tuyên truyền xuyên tạc", None, "editorial"),
+    ("bảo đảm an toàn, hòa bình", "bảo đảm an toàn; hoà bình", None, "editorial"),
+    ("thủy sản", "thuỷ sản", None, "editorial"),
+    # Amended: a word or a number changed.
+    ("thì bị phạt tù từ 02 năm đến 07 năm.", "thì bị phạt tù từ 03 năm đến 10 năm.", None, "amended"),
+    ("Người nào tàng trữ", "Người nào tàng trữ hoặc phát tán", None, "amended"),
+    (None, "1. Người nào …", None, "added"),
+    ("1. Người nào …", None, None, "repealed"),
+    ("1. Người nào …", "(bị bãi bỏ)", None, "repealed"),
+    ("1. Người nào …", "", "(bị bãi bỏ)", "repealed"),
+    ("1. Any person …", "(repealed)", None, "repealed"),
+    # A number with no words and no repeal note is a gap in the source, not an amendment.
+    ("1. Các tội phạm về chức vụ là …", "", "Khái niệm tội phạm về chức vụ", "text_missing"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("old", "new", "heading", "status"), STATUS_CASES)
+def test_status(old: str | None, new: str | None, heading: str | None, status: str) -> None:
+    assert compare(old, new, heading) == status
+
+
+def test_normalise_keeps_letters_and_diacritics_that_change_the_word() -> None:
+    # "tù" (prison) and "tu" (to practise) are different words.
+    assert normalise("phạt tù") != normalise("phạt tu")
+    assert normalise("Hòa") == normalise("hoà")
+
+
+def _rows(
+    doc: str, arts: dict[str, dict[str, str]], scores: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
+    rows = []
+    for art, units in arts.items():
+        body = "\n".join(units.values())
+        rows.append(
+            {
+                "provision_id": f"{doc}/art-{art}",
+                "doc_id": doc,
+                "level": "article",
+                "article": art,
+                "heading": f"Tội {art}",
+                "text": body,
+                "speech_risk": (scores or {}).get(art),
+                "vagueness": (scores or {}).get(art),
+                "speech_flag": (scores or {}).get(art, 0) >= 0.5,
+            }
+        )
+        for local, text in units.items():
+            rows.append(
+                {
+                    "provision_id": f"{doc}/art-{art}/{local}",
+                    "doc_id": doc,
+                    "level": "clause",
+                    "article": art,
+                    "heading": None,
+                    "text": text,
+                }
+            )
+    return rows
+
+
+OLD = _rows(
+    "pc-old",
+    {
+        "117": {
+            "cl-1": "1. thì bị phạt tù từ 05 năm đến 12 năm:",
+            "cl-2": "2. thì bị phạt tù từ 10 năm đến 20 năm.",
+        },
+        "118": {"cl-1": "1. Người nào, thì bị phạt tù."},
+        "292": {"cl-1": "1. Người nào cung cấp dịch vụ …"},
+    },
+    {"117": 0.9, "118": 0.2, "292": 0.6},
+)
+NEW = _rows(
+    "pc",
+    {
+        "117": {
+            "cl-1": "1. thì bị phạt tù từ 05 năm đến 12 năm:",
+            "cl-2": "2. thì bị phạt tù từ 10 năm đến 20 năm, tù chung thân.",
+        },
+        "118": {"cl-1": "1. Người nào thì bị phạt tù"},
+        "217a": {"cl-1": "1. Người nào tổ chức trò chơi …"},
+        "292": {},
+    },
+    {"117": 0.95, "118": 0.2, "217a": 0.3},
+)
+
+
+def test_diff_rows() -> None:
+    rows = {r["article"]: r for r in diff(OLD, NEW, {"pc-old/art-117": "20"}, {"pc/art-117": "life"})}
+    assert list(rows) == ["117", "118", "217a", "292"]
+    assert rows["117"]["status"] == "amended"
+    assert rows["117"]["changed_clauses"] == ["cl-2"]
+    assert rows["117"]["speech_risk_delta"] == pytest.approx(0.05)
+    assert (rows["117"]["penalty_max_old"], rows["117"]["penalty_max_new"]) == ("20", "life")
+    assert rows["118"]["status"] == "editorial"
+    assert rows["217a"]["status"] == "added"
+    assert rows["217a"]["old_id"] is None and rows["217a"]["speech_risk_delta"] is None
+    assert status_counts(rows.values()) == {
+        "added": 1,
+        "repealed": 0,
+        "amended": 1,
+        "editorial": 1,
+        "unchanged": 0,
+        "text_missing": 1,
+    }
+
+
+def test_diff_without_scores_has_no_deltas() -> None:
+    old = [{**r, "speech_risk": None, "vagueness": None} for r in OLD]
+    rows = diff(old, NEW)
+    assert all(r["speech_risk_delta"] is None for r in rows)
+
+
+def test_version_pairs() -> None:
+    entries = [{"id": "pc", "lang": "vi", "previous_version": "pc-old"}, {"id": "pc-old", "lang": "vi"}]
+    assert version_pairs(entries) == [("pc-old", "pc")]
+
+
+@pytest.mark.parametrize(
+    ("entries", "match"),
+    [
+        ([{"id": "pc", "lang": "vi", "previous_version": "nope"}], "expected a manifest id"),
+        ([{"id": "pc", "lang": "vi", "previous_version": "pc"}], "names the entry itself"),
+        (
+            [{"id": "pc", "lang": "vi", "previous_version": "pc-en"}, {"id": "pc-en", "lang": "en"}],
+            "same language",
+        ),
+    ],
+)
+def test_version_pairs_errors_name_the_entry(entries: list[dict[str, Any]], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        version_pairs(entries)
