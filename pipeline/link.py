@@ -218,9 +218,10 @@ def run(
     docs = pq.read_table(documents_path, columns=["doc_id", "style"]).to_pylist()
     styles = {d["doc_id"]: d["style"] for d in docs}
     manifest = read_manifest_entries(manifest_path)
-    unknown = sorted(set(params.cyber_laws) - {str(e["id"]) for e in manifest})
-    if unknown:
-        raise ValueError(f"link.cyber_laws: expected manifest ids, found unknown {unknown}")
+    # A smaller corpus (a test copy, a url entry skipped offline) may lack some of the cyber laws.
+    absent = sorted(set(params.cyber_laws) - set(styles))
+    if absent:
+        log.warning("link.cyber_laws not in documents.parquet (no reach from them): %s", absent)
     pen_rows, ref_rows = link(table.to_pylist(), styles, manifest, params, progress=True)
     ids = set(table.column("provision_id").to_pylist())
     dangling = [

@@ -213,26 +213,81 @@ def _components(text: str, st: ReferenceStyle) -> list[Component]:
             out.append(Component(level, (("this", None),), m.start(), m.end()))
             continue
         lv = next(x for x in st.levels if x.level == level)
-        body = re.sub(rf"^(?:{lv.words})\s+", "", s)
-        items: list[tuple[str, str | None]] = []
-        pos = 0
-        parts = re.split(rf"({st.list_sep}|{st.range_sep})", body)
-        pending_range = False
-        for i, part in enumerate(parts):
-            if i % 2 == 1:
-                pending_range = re.fullmatch(st.range_sep, part) is not None
-                continue
-            part = re.sub(rf"^(?:{lv.words})\s+", "", part).strip()
-            if not part:
-                continue
-            if pending_range and items:
-                lo, _ = items[-1]
-                items[-1] = (lo, part)
-            else:
-                items.append((part, None))
-            pos += 1
-        out.append(Component(level, tuple(items), m.start(), m.end()))
+        pieces = [(m.start(), m.end())]
+        if st.little_endian and level == "article":
+            # "khoản 1 Điều 5, Điều 17": the article word said again starts another citation's article
+            # (but "từ Điều 108 đến Điều 110" is one range).
+            cuts = [w.start() for w in re.finditer(rf"(?<![\w])(?:{lv.words})\s", s)][1:]
+            cuts = [c for c in cuts if not re.search(rf"(?:{st.range_sep})$", s[:c])]
+            bounds = [0, *cuts, len(s)]
+            pieces = []
+            for a, b in zip(bounds, bounds[1:], strict=False):
+                seg = s[a:b]
+                seg_end = a + len(re.sub(rf"(?:{st.list_sep})$", "", seg))
+                pieces.append((m.start() + a, m.start() + seg_end))
+        for a, b in pieces:
+            out.append(Component(level, _items(text[a:b], lv.words, st), a, b))
     return out
+
+
+def _items(s: str, words: str, st: ReferenceStyle) -> tuple[tuple[str, str | None], ...]:
+    """'khoản 1, 2 và 3' → ((1, None), (2, None), (3, None)); '375 to 377B' → ((375, 377B),)."""
+    body = re.sub(rf"^(?:{words})\s+", "", s)
+    items: list[tuple[str, str | None]] = []
+    parts = re.split(rf"({st.list_sep}|{st.range_sep})", body)
+    pending_range = False
+    for i, part in enumerate(parts):
+        if i % 2 == 1:
+            pending_range = re.fullmatch(st.range_sep, part) is not None
+            continue
+        part = re.sub(rf"^(?:{words})\s+", "", part).strip()
+        if not part:
+            continue
+        if pending_range and items:
+            items[-1] = (items[-1][0], part)
+        else:
+            items.append((part, None))
+    return tuple(items)
+
+
+Group = dict[str, list[tuple[str, str | None]]]
+
+
+def _groups(chain: Sequence[Component]) -> list[Group]:
+    """Big-endian citations ("Article 22, paragraph 2, and Article 41, paragraph 1"): a level seen
+    again after another one starts a new group; the same level repeated extends its list."""
+    groups: list[Group] = []
+    prev: str | None = None
+    for c in chain:
+        if groups and c.level in groups[-1] and prev == c.level:
+            groups[-1][c.level].extend(c.items)
+        elif not groups or c.level in groups[-1]:
+            groups.append({c.level: list(c.items)})
+        else:
+            groups[-1][c.level] = list(c.items)
+        prev = c.level
+    return groups
+
+
+def _little_endian_groups(chain: Sequence[Component]) -> list[Group]:
+    """Little-endian citations ("khoản 1 Điều 5, Điều 6", "Điều 146, các khoản 2 và 3")."""
+    groups: list[Group] = []
+    current: Group = {}
+    for c in chain:
+        if c.level in current and c.level != "article":
+            # "điểm a khoản 1, điểm b khoản 2 Điều 5": a new point after a clause starts a new group.
+            groups.append(current)
+            current = {}
+        current.setdefault(c.level, []).extend(c.items)
+        if c.level == "article":
+            groups.append(current)
+            current = {}
+    if current:
+        if groups and not set(current) & set(groups[-1]):
+            groups[-1].update(current)
+        else:
+            groups.append(current)
+    return groups
 
 
 def parse(text: str, style: str | ReferenceStyle) -> list[Citation]:
@@ -247,16 +302,7 @@ def parse(text: str, style: str | ReferenceStyle) -> list[Citation]:
             chains.append([c])
     cites: list[Citation] = []
     for chain in chains:
-        groups: list[dict[str, list[tuple[str, str | None]]]] = []
-        prev: str | None = None
-        for c in chain:
-            if groups and c.level in groups[-1] and prev == c.level:
-                groups[-1][c.level].extend(c.items)
-            elif not groups or c.level in groups[-1]:
-                groups.append({c.level: list(c.items)})
-            else:
-                groups[-1][c.level] = list(c.items)
-            prev = c.level
+        groups = _little_endian_groups(chain) if st.little_endian else _groups(chain)
         start, end = chain[0].start, chain[-1].end
         tail = text[end:]
         law, law_text = "none", None
@@ -539,7 +585,8 @@ def law_mentions(
             name = text[s : s + _raw_len(text[s:], n)]
         else:
             name = _external_name(m.group("law"), st)
-            if len(name.split()) < 2 or name.split()[-1] in ("Act", "Code") and len(name.split()) < 2:
+            # A bare "Law on" or "Act" is no name.
+            if len(name.split()) < 2 or name.split()[-1] in ("on", "of", "and", "the"):
                 continue
         if doc == citing:
             continue

@@ -760,6 +760,10 @@ class ReferenceStyle:
     # An article not in the citing document is looked for in the other documents of its style
     # (18 U.S.C. sections cite each other "of this title" across the corpus's US Code files).
     scope_style: bool = False
+    # Citations run from the smallest unit to the article ("điểm a khoản 1 Điều 5"): a group ends
+    # at its article, and units listed after the last article are that article's ("Điều 146, các
+    # khoản 2 và 3").
+    little_endian: bool = False
 
 
 _VI_CAP = "A-ZĐÂĂÊÔƠƯÁÀẢÃẠẤẦẨẪẬẮẰẲẴẶÉÈẺẼẸẾỀỂỄỆÍÌỈĨỊÓÒỎÕỌỐỒỔỖỘỚỜỞỠỢÚÙỦŨỤỨỪỬỮỰÝỲỶỸỴ"
@@ -777,7 +781,8 @@ REFERENCES_VN = ReferenceStyle(
     range_sep=r"\s+đến\s+",
     this=r"này",
     this_before=False,
-    joiner=r"\s*,?\s+",
+    # "Điều 146, các khoản 2 và 3": the clauses listed after their article.
+    joiner=r"\s*,?\s+(?:các\s+)?",
     bracket_levels=(),
     self_law=re.compile(rf"^\s*,?\s*(?:của\s+)?{_VN_LAW}\s+này\b"),
     law_tail=re.compile(
@@ -790,6 +795,13 @@ REFERENCES_VN = ReferenceStyle(
         r"\s+(?:và|hoặc|thì|có|được|đã|để|theo|của|về|khi|mà|do|đối|trong|tại|từ|năm|ngày|sửa|quy|này|"
         r"phải|không|là|với|cho|bị|hết|trừ)\b|\s+\d{1,3}\s|\s*[\n,.;:()]"
     ),
+    little_endian=True,
+)
+
+# "the Law on Network Information Security", "the Penal Code", "Decree No. 72/2013/ND-CP".
+_VN_EN_LAW = (
+    r"(?!(?:This|The|Any|Under|In|For)\s)(?:[A-Z][\w’'-]*\s+){0,3}(?:Law|Code|Decree|Ordinance|Constitution)"
+    r"(?:\s+(?:on|of)\s+(?:the\s+)?[A-Z][\w’'-]*(?:\s+(?:and\s+)?[A-Z][\w’'-]*)*)?(?:\s+No\.\s*[\w/-]+)?"
 )
 
 REFERENCES_VN_EN = ReferenceStyle(
@@ -806,13 +818,11 @@ REFERENCES_VN_EN = ReferenceStyle(
     joiner=r"\s*,?\s+(?:of\s+)?",
     bracket_levels=(),
     self_law=re.compile(r"^\s*,?\s*of\s+this\s+(?:Law|Code|Decree)\b"),
-    law_tail=re.compile(
-        r"^\s*,?\s*of\s+(?:the\s+)?(?P<law>(?:[A-Z][\w’'-]*\s+(?:on\s+|of\s+)?){0,6}(?:Law|Code|Decree)(?:\s+No\.\s*[\w/-]+)?)"
-    ),
-    law_mention=re.compile(
-        r"(?<![\w])(?P<law>(?:the\s+)?(?:Law\s+on\s+[A-Z][\w ]+|Penal\s+Code|Criminal\s+Code|Civil\s+Code))"
-    ),
-    law_stop=re.compile(r"\s*[\n,.;:()]|\s+(?:and|or|shall|which|that|is|are)\b"),
+    law_tail=re.compile(rf"^\s*,?\s*of\s+(?:the\s+)?(?P<law>{_VN_EN_LAW})"),
+    law_mention=re.compile(rf"(?<![\w])(?:the\s+)?(?P<law>{_VN_EN_LAW})"),
+    # Translated names are in title case: the name ends at the first lower-case word but "on", "of", "and".
+    law_stop=re.compile(r"\s+(?!(?:on|of|and)\b)(?=[a-z])|\s*[\n,.;:()]"),
+    little_endian=True,
 )
 
 # A sentence's first word is not part of a law's name ("Despite the Criminal Procedure Code 2010").

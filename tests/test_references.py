@@ -59,6 +59,7 @@ MANIFEST: list[dict[str, Any]] = [
         "title": "Luật An toàn thông tin mạng số 86/2015/QH13",
         "lang": "vi",
         "jurisdiction": "Viet Nam",
+        "cited_as": ["Law on Network Information Security"],
     },
     {
         "id": "vn-pc",
@@ -196,6 +197,9 @@ CASES = [
     ("vn-a", "20", "các điều 108, 109 và 110", ["vn-a/art-108", "vn-a/art-109", "vn-a/art-110"]),
     ("vn-a", "20", "từ Điều 108 đến Điều 110", ["vn-a/art-108", "vn-a/art-109", "vn-a/art-110"]),
     ("vn-a", "20", "Điều 16 và hành vi quy định tại khoản 1 Điều 17", ["vn-a/art-16", "vn-a/art-17/cl-1"]),
+    # Clauses listed after their article, and an article listed after a clause of another.
+    ("vn-a", "20", "Điều 16, các khoản 1 và 2 (tội …)", ["vn-a/art-16/cl-1", "vn-a/art-16/cl-2"]),
+    ("vn-a", "20", "quy định tại khoản 1 Điều 5, Điều 17", ["vn-a/art-5/cl-1", "vn-a/art-17"]),
     # Vietnamese: other laws of the corpus, by name or number
     ("vn-a", "20", "theo quy định tại Điều 29 của Luật An toàn thông tin mạng", ["vn-ais/art-29"]),
     ("vn-a", "20", "các điều 108, 109 và 110 của Bộ luật Hình sự",
@@ -214,6 +218,8 @@ CASES = [
     # where the translation lacks the article.
     ("vn-a-en", "20", "the acts specified in Article 117 of the Penal Code", ["vn-pc-en/art-117"]),
     ("vn-a-en", "20", "the acts specified in Article 331 of the Penal Code", ["vn-pc/art-331"]),
+    ("vn-a-en", "20", "Article 29 of the Law on Network Information Security and", ["vn-ais/art-29"]),
+    ("vn-a-en", "20", "shall comply with the Law on National Defence and other laws", [None]),
     # Singapore
     ("sg-a", "10", "an offence under section 8A", ["sg-a/art-8A"]),
     ("sg-a", "10", "an offence under section 8(1)(a)", ["sg-a/art-8/cl-1/pt-a"]),
