@@ -91,7 +91,13 @@ def link(
         us = units[a["provision_id"]]
         a0 = int(a["char_start"])
         text = a["text"] or ""
-        spans = [(u["provision_id"], int(u["char_start"]) - a0, int(u["char_end"]) - a0) for u in us]
+        # A penalty is set by a clause (khoản, subsection) or the article, never by a point: points list
+        # circumstances or limbs, and a Singapore section's last limb runs on into its penalty words.
+        spans = [
+            (u["provision_id"], int(u["char_start"]) - a0, int(u["char_end"]) - a0)
+            for u in us
+            if u["level"] == "clause"
+        ]
         summary, pairs = (
             article_penalties(text, spans, a["provision_id"], style)
             if style in PENALTY_STYLES

@@ -51,6 +51,8 @@ MAX_CASES = [
            "$50,000 or to "
            "imprisonment for a term not exceeding 5 years or to both.", "5", True, True),
     ("sg", "shall be punished with death.", "death", True, True),
+    ("sg", "Whoever wages war against the Government is punishable with death or imprisonment for life.",
+     "death", True, True),
     ("sg", "shall be punished with imprisonment for life, or with imprisonment for a term which may "
            "extend to "
            "10 years, and shall also be liable to fine.", "life", True, True),
