@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 STATUSES = ("added", "repealed", "amended", "editorial", "unchanged", "text_missing")
 # Vietnamese tone marks (grave, acute, hook above, tilde, dot below); their place in a syllable varies.
 _TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
+_Y_SYLLABLE = re.compile(r"^((?:[bdđhklmnstvx]|ch|kh|nh|ph|th|tr))y$")
 # The new text keeps the article's number with only a repeal note in place of its words.
 REPEALED = re.compile(r"^\W*(?:\(?\s*(?:bị\s+bãi\s+bỏ|đã\s+bị\s+bãi\s+bỏ|repealed|deleted)\s*\)?\W*)$", re.I)
 
@@ -86,7 +87,10 @@ def normalise(text: str | None) -> str:
     words = []
     for w in text.split():
         tones = "".join(sorted(c for c in w if c in _TONES))
-        words.append("".join(c for c in w if c not in _TONES) + tones)
+        base = "".join(c for c in w if c not in _TONES)
+        # "sỹ quan" and "sĩ quan", "kỹ thuật" and "kĩ thuật": the same syllable spelt with y or i.
+        base = _Y_SYLLABLE.sub(r"\1i", base)
+        words.append(base + tones)
     return " ".join(words)
 
 

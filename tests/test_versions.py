@@ -18,6 +18,9 @@ STATUS_CASES = [
     ("Người nào  Tuyên truyền, xuyên tạc", "người nào tuyên truyền xuyên tạc", None, "editorial"),
     ("bảo đảm an toàn, hòa bình", "bảo đảm an toàn; hoà bình", None, "editorial"),
     ("thủy sản", "thuỷ sản", None, "editorial"),
+    ("sỹ quan, kỹ thuật", "sĩ quan, kĩ thuật", None, "editorial"),
+    # "quy" (rule) is not respelt: only a consonant and y.
+    ("quy định", "qui định", None, "amended"),
     # Amended: a word or a number changed.
     ("thì bị phạt tù từ 02 năm đến 07 năm.", "thì bị phạt tù từ 03 năm đến 10 năm.", None, "amended"),
     ("Người nào tàng trữ", "Người nào tàng trữ hoặc phát tán", None, "amended"),
