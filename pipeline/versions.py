@@ -229,7 +229,14 @@ def run(
     pairs = version_pairs(entries)
     out: list[dict[str, Any]] = []
     counts: dict[str, Any] = {}
+    present = set(pq.read_table(rows_path, columns=["doc_id"]).column(0).unique().to_pylist())
     for old, new in pairs:
+        missing = [d for d in (old, new) if d not in present]
+        if missing:
+            # A version that did not reach this run (a url entry offline, a smaller corpus): reported.
+            log.warning("versions %s -> %s: no rows of %s in %s; pair skipped", old, new, missing, rows_path)
+            counts[f"{old} -> {new}"] = {"skipped": f"no rows of {', '.join(missing)}"}
+            continue
         rows = diff_documents(old, new, Path(rows_path), Path(penalties_path) if penalties_path else None)
         out.extend(rows)
         counts[f"{old} -> {new}"] = status_counts(rows)

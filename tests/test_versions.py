@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
-from pipeline.versions import compare, diff, normalise, status_counts, version_pairs
+from pipeline.cli import main as cli_main
+from pipeline.io import write_parquet
+from pipeline.schema import SCORES_SCHEMA, VERSIONS_SCHEMA, to_table
+from pipeline.versions import compare, diff, normalise, run, status_counts, version_pairs
 
 # (old text, new text, new heading, status)
 # fmt: off
@@ -151,3 +157,65 @@ def test_version_pairs() -> None:
 def test_version_pairs_errors_name_the_entry(entries: list[dict[str, Any]], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         version_pairs(entries)
+
+
+def _scores_file(tmp_path: Path) -> Path:
+    rows = []
+    for r in OLD + NEW:
+        rows.append(
+            {
+                **r,
+                "lang": "vi",
+                "clause": r["provision_id"].rsplit("cl-", 1)[1] if r["level"] == "clause" else None,
+                "char_start": 0,
+                "char_end": len(r["text"]),
+                "vagueness": r.get("vagueness") or 0.0,
+                "speech_risk": r.get("speech_risk") or 0.0,
+                "speech_flag": bool(r.get("speech_flag")),
+                "vague_flag": False,
+                "evidence": [],
+                "model_version": "test",
+            }
+        )
+    path = tmp_path / "scores.parquet"
+    write_parquet(to_table(rows, SCORES_SCHEMA), path)
+    return path
+
+
+def test_versions_stage_writes_every_declared_pair_and_skips_absent_ones(tmp_path: Path) -> None:
+    scores = _scores_file(tmp_path)
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        "documents:\n"
+        "  - {id: pc, lang: vi, previous_version: pc-old}\n"
+        "  - {id: pc-old, lang: vi}\n"
+        "  - {id: other, lang: vi, previous_version: pc-old}\n",
+        encoding="utf-8",
+    )
+    counts = run(scores, manifest, tmp_path / "versions.parquet")
+    assert counts["pc-old -> pc"]["amended"] == 1
+    assert counts["pc-old -> other"] == {"skipped": "no rows of other"}
+    table = pq.read_table(tmp_path / "versions.parquet")
+    assert table.schema.equals(VERSIONS_SCHEMA, check_metadata=False)
+    rows = {r["article"]: r for r in table.to_pylist()}
+    assert rows["117"]["speech_risk_delta"] == pytest.approx(0.05)
+
+
+def test_overbroad_diff_prints_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scores = _scores_file(tmp_path)
+    code = cli_main(["diff", "pc-old", "pc", "--scores", str(scores), "--changed"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert [(r["article"], r["status"]) for r in lines] == [
+        ("117", "amended"),
+        ("118", "editorial"),
+        ("217a", "added"),
+        ("292", "text_missing"),
+    ]
+    assert lines[0]["changed_clauses"] == ["cl-2"]
+
+
+def test_overbroad_diff_names_a_missing_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scores = _scores_file(tmp_path)
+    assert cli_main(["diff", "pc-old", "nope", "--scores", str(scores)]) == 2
+    assert "'nope'" in capsys.readouterr().err
