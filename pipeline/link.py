@@ -116,8 +116,10 @@ def link(
             refs.extend(references_in_article(a, us, style, catalog, index))
     ref_rows = [r.__dict__ for r in refs]
     reach = reached_from(refs, params.cyber_laws, params.reach_depth, translations)
+    named = named_by(refs, params.cyber_laws)
     for row in pen_rows:
         row["reached_from"] = sorted(reach.get(row["provision_id"], ()))
+        row["law_named_by"] = sorted(named.get(row["doc_id"], ()))
     return pen_rows, ref_rows
 
 
@@ -177,6 +179,23 @@ def reached_from(
                     if _doc(nxt) not in (_doc(start), translation_of.get(_doc(start))):
                         out[nxt] |= origin
                     queue.append((nxt, d + 1))
+    return out
+
+
+def named_by(refs: Iterable[Reference], cyber_laws: Sequence[str]) -> dict[str, set[str]]:
+    """Law → the cyber-law provisions that name it as a whole ("tội phạm được quy định tại Bộ luật
+    Hình sự", "a public servant for the purposes of the Penal Code 1871"): a weaker tie than a
+    reference to one of its articles, kept apart from ``reached_from``."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in refs:
+        cyber = r.source_doc_id in cyber_laws
+        if (
+            cyber
+            and r.resolved
+            and r.target_level == "law"
+            and r.target_doc_id not in (None, r.source_doc_id)
+        ):
+            out[r.target_doc_id].add(r.source_id)
     return out
 
 

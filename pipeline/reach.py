@@ -42,6 +42,7 @@ PUBLISHED_PENALTY_COLUMNS = (
     "penalty_kinds",
     "relative_penalty",
     "reached_from",
+    "law_named_by",
 )
 ARTICLES_SCHEMA = pa.schema(
     list(SCORES_SCHEMA) + [PENALTIES_SCHEMA.field(c) for c in PUBLISHED_PENALTY_COLUMNS]
@@ -60,6 +61,7 @@ COLUMN_MEANINGS = {
     "warning, relative",
     "relative_penalty": "the article sets a penalty by reference to another offence's",
     "reached_from": "cyber-law provisions that cite this article, directly or through references",
+    "law_named_by": "cyber-law provisions that name this article's law as a whole (no article named)",
 }
 
 
@@ -114,6 +116,7 @@ def reach_table(
                 "offences": len(offences),
                 "serious_crimes": sum(bool(a.get("un_serious_crime")) for a in offences),
                 "reachable": sum(bool(a.get("reached_from")) for a in offences),
+                "law_named_by_cyber_law": len({p for a in offences for p in a.get("law_named_by") or []}),
                 "speech_risk_offences": len(speech) if scored else None,
                 "speech_serious": sum(bool(a.get("un_serious_crime")) for a in speech) if scored else None,
                 "speech_serious_reachable": (
@@ -201,6 +204,7 @@ REACH_COLUMNS = (
     "offences",
     "serious_crimes",
     "reachable",
+    "law_named_by_cyber_law",
     "speech_risk_offences",
     "speech_serious",
     "speech_serious_reachable",
@@ -235,7 +239,8 @@ def card_section(
         "electronic evidence of any serious crime); `budapest_extraditable` uses the Budapest Convention's "
         "one-year threshold (Art 24). *Reachable* offences are cited by a cyber-law provision, directly or "
         "through references (`reached_from`; `references.parquet`); a law citing its own articles does "
-        "not count.\n\n",
+        "not count. `law_named_by_cyber_law` counts the cyber-law provisions that name the law as a whole "
+        "without citing an article (`law_named_by`).\n\n",
         markdown_table(reach_table(articles), REACH_COLUMNS),
     ]
     risky = serious_risky(articles)

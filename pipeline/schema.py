@@ -293,6 +293,7 @@ PENALTIES_SCHEMA = pa.schema(
         ("relative_penalty", pa.bool_()),
         ("penalties", PENALTY_TYPE),
         ("reached_from", pa.list_(pa.string())),
+        ("law_named_by", pa.list_(pa.string())),
     ]
 )
 

@@ -828,7 +828,8 @@ REFERENCES_VN_EN = ReferenceStyle(
 # A sentence's first word is not part of a law's name ("Despite the Criminal Procedure Code 2010").
 _EN_LAW_NAME = (
     r"(?!(?:Despite|Under|This|The|In|Subject|Notwithstanding|Where|If|An?|For|See|Nothing|Any)\s)"
-    r"(?:\(?[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to)\s+)*){0,8}"
+    # "Protection from Online Falsehoods and Manipulation Act 2019", "Maintenance of Religious Harmony Act".
+    r"(?:\(?[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to|from|against|in|with)\s+)*){0,8}"
     r"(?:Act|Code|Convention|Protocol|Covenant|Ordinance|Constitution|Charter|Declaration)(?:\s+\d{4})?"
 )
 

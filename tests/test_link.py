@@ -133,3 +133,9 @@ def test_reach_is_transitive_within_depth_and_skips_the_law_s_own_articles() -> 
     assert set(got) == {"pc/art-117", "pc/art-9"}
     assert got["pc/art-117"] == {"cyber/art-16/cl-1", "cyber/art-8"}
     assert set(reached_from(refs, ["cyber"], depth=1)) == {"pc/art-117"}
+
+
+def test_penal_code_is_named_by_the_cybersecurity_law(linked: dict) -> None:
+    # Art 2(7): cybercrime is "tội phạm được quy định tại Bộ luật Hình sự" committed in cyberspace.
+    named = linked["pen"]["vn-penal-code-2015/art-117"]["law_named_by"]
+    assert named == ["vn-cybersecurity-law-2018/art-2/cl-7"]

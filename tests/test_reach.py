@@ -49,6 +49,7 @@ def test_reach_table() -> None:
         "offences": 4,
         "serious_crimes": 2,
         "reachable": 1,
+        "law_named_by_cyber_law": 0,
         "speech_risk_offences": 3,
         "speech_serious": 2,
         "speech_serious_reachable": 1,

@@ -230,6 +230,8 @@ CASES = [
      ["sg-pc/art-375", "sg-pc/art-376", "sg-pc/art-376A", "sg-pc/art-377", "sg-pc/art-377A",
       "sg-pc/art-377B"]),
     ("sg-a", "10", "an offence under section 376 of the Penal Code", ["sg-pc/art-376"]),
+    ("sg-a", "10", "(viii) the Protection from Harassment Act 2014; (ix) the Penal Code 1871;",
+     [None, ("law", "sg-pc")]),
     ("sg-a", "10", "as defined in section 2(1) of the Vulnerable Adults Act 2018", [None]),
     # Treaties
     ("t-a", "12", "established in accordance with Articles 2 through 11 of this Convention",
