@@ -62,6 +62,7 @@ class Catalog:
     """The corpus's laws by name and number."""
 
     laws: dict[str, Law] = field(default_factory=dict)
+    _names_rx: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_manifest(cls, entries: Iterable[dict[str, Any]]) -> Catalog:
@@ -83,13 +84,13 @@ class Catalog:
             )
         return cls(laws)
 
-    def lookup(self, text: str, citing: str) -> tuple[str | None, int]:
-        """The document ``text`` (a law as cited, from its start) names, and the length of the name.
+    def lookup(self, text: str, citing: str) -> tuple[str | None, str]:
+        """The document ``text`` (a law as cited, from its start) names, and the words that name it.
 
         A number decides when one is given ("Bộ luật Hình sự số 15/1999/QH10" is the 1999 code, not
         this corpus's 2015 code). Among documents sharing a name the citing law's own name table
         wins, then the same jurisdiction, the same language, the current version, the original text.
-        Returns (None, 0) when the corpus holds no such law.
+        Returns (None, "") when the corpus holds no such law.
         """
         text = " ".join(text.split())
         num = VN_LAW_NUMBER.search(text)
@@ -98,11 +99,11 @@ class Catalog:
         # 15/1999/QH10"), not a later one ("Luật An ninh mạng ngày 12/6/2018").
         if num is not None and re.match(r"^\D{0,60}?" + re.escape(num.group(0)), text):
             hits = [law for law in self.laws.values() if num.group(0) in law.numbers]
-            return (self._prefer(hits, src), num.end()) if hits else (None, 0)
+            return (self._prefer(hits, src), text[: num.end()]) if hits else (None, "")
         if src is not None:
             for name, target in sorted(src.local_names, key=lambda nt: -len(nt[0])):
                 if _starts_with_name(text, name) and target in self.laws:
-                    return target, len(name)
+                    return target, name
         best: list[Law] = []
         best_len = 0
         for law in self.laws.values():
@@ -111,7 +112,23 @@ class Catalog:
                     if len(name) > best_len:
                         best, best_len = [], len(name)
                     best.append(law)
-        return (self._prefer(best, src), best_len) if best else (None, 0)
+        return (
+            (self._prefer(best, src), next(n for n in best[0].names if len(n) == best_len))
+            if best
+            else (None, "")
+        )
+
+    def names_pattern(self) -> re.Pattern[str]:
+        """Every name of the catalog as one pattern, longest first (for mentions in running text)."""
+        if self._names_rx is None:
+            names = sorted(
+                {n for law in self.laws.values() for n in law.names if len(n.split()) >= 2}, key=len
+            )
+            alts = [r"\s+".join(re.escape(w) for w in n.split()) for n in reversed(names)]
+            self._names_rx = (
+                re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)") if alts else re.compile(r"(?!x)x")
+            )
+        return self._names_rx
 
     @staticmethod
     def _prefer(hits: list[Law], src: Law | None) -> str:
@@ -127,7 +144,7 @@ class Catalog:
 
 
 def _starts_with_name(text: str, name: str) -> bool:
-    text = re.sub(r"^the\s+", "", text)
+    text = re.sub(r"^[Tt]he\s+", "", text)
     return text.startswith(name) and not text[len(name) : len(name) + 1].isalnum()
 
 
@@ -397,9 +414,9 @@ def resolve(
     span = text[cite.start : cite.end]
     if cite.law == "self" or cite.law == "none":
         target_doc: str | None = src.doc_id
-        law_len = 0
+        law_name = ""
     else:
-        target_doc, law_len = catalog.lookup(cite.law_text or "", src.doc_id)
+        target_doc, law_name = catalog.lookup(cite.law_text or "", src.doc_id)
         if target_doc is None:
             # A law the corpus does not hold: the citation stays unresolved, never the citing law.
             ext = _external_name(cite.law_text or "", st)
@@ -420,7 +437,7 @@ def resolve(
                 )
                 for g in cite.groups
             ]
-        span = text[cite.start : cite.end + _tail_len(text[cite.end :], (cite.law_text or "")[:law_len])]
+        span = text[cite.start : cite.end + _tail_len(text[cite.end :], law_name)]
     out: list[Reference] = []
     for g in cite.groups:
         for unit in _units(g, src, st, index, target_doc):  # type: ignore[arg-type]
@@ -434,9 +451,7 @@ def resolve(
                     ),
                     doc,
                 )
-            out.append(
-                _target(src, doc, art, cl, pt, index, span, cite.start, cite.law_text if law_len else None)
-            )
+            out.append(_target(src, doc, art, cl, pt, index, span, cite.start, law_name or None))
     return out
 
 
@@ -444,12 +459,18 @@ def _deepest(g: dict[str, Any]) -> str:
     return next((lv for lv in reversed(LEVEL_ORDER) if lv in g), "article")
 
 
+def _find_name(raw: str, name: str, within: int = 16) -> tuple[int, int] | None:
+    """Where ``name`` (words as normalised) stands in ``raw``, starting in its first ``within`` chars."""
+    if not name:
+        return None
+    m = re.search(r"\s+".join(re.escape(w) for w in name.split()), raw)
+    return m.span() if m is not None and m.start() <= within else None
+
+
 def _tail_len(tail: str, name: str) -> int:
     """Length of the tail of a citation up to the end of the law's name in it."""
-    if not name:
-        return 0
-    i = tail.find(name)
-    return i + len(name) if 0 <= i <= 12 else 0
+    found = _find_name(tail, name)
+    return found[1] if found else 0
 
 
 def _external_name(law_text: str, st: ReferenceStyle) -> str:
@@ -576,38 +597,45 @@ def law_mentions(
     """
     st = REFERENCE_STYLES[style]
     out = []
+    # Names of the corpus's laws wherever they stand ("the 1966 United Nations International Covenant
+    # on Civil and Political Rights"); then law-like names the corpus does not hold.
+    named: list[tuple[int, int]] = []
+    for m in catalog.names_pattern().finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        # The words after the name decide with it: "Bộ luật Hình sự số 15/1999/QH10" is another code.
+        doc, _ = catalog.lookup(text[m.start() : m.end() + 40], citing)
+        if doc is None:
+            continue
+        if doc != citing:
+            out.append((doc, m.group(0), m.start(), m.end()))
+        named.append(m.span())
     for m in st.law_mention.finditer(text):
         s = m.start("law")
-        if any(a <= s < b for a, b in taken) or re.match(r"\S+(?:\s+\S+)?\s+(?:này|this)\b", text[s:]):
+        if any(a < m.end("law") and m.start("law") < b for a, b in named):
             continue
-        doc, n = catalog.lookup(m.group("law"), citing)
-        if doc is not None:
-            name = text[s : s + _raw_len(text[s:], n)]
+        # "Luật này", "This Convention", "the present Covenant": the citing law itself.
+        own = re.match(r"\S+(?:\s+\S+)?\s+(?:này|this)\b|(?:[Tt]his|[Tt]he\s+present)\s", text[s:])
+        if own or any(a <= s < b for a, b in taken):
+            continue
+        doc, matched = catalog.lookup(m.group("law"), citing)
+        found = _find_name(text[s:], matched) if doc is not None else None
+        if doc is not None and found is not None:
+            s, name = s + found[0], text[s + found[0] : s + found[1]]
         else:
+            doc = None
             name = _external_name(m.group("law"), st)
             # A bare "Law on" or "Act" is no name.
             if len(name.split()) < 2 or name.split()[-1] in ("on", "of", "and", "the"):
                 continue
+            raw = _find_name(text[s:], name, within=0)
+            if raw is None:
+                continue
+            name = text[s : s + raw[1]]
         if doc == citing:
             continue
         out.append((doc, name, s, s + len(name)))
-    return out
-
-
-def _raw_len(raw: str, normalised_len: int) -> int:
-    """Length in ``raw`` (which may hold runs of spaces or a leading 'the ') of a normalised prefix."""
-    raw_norm = 0
-    i = 0
-    lead = re.match(r"the\s+", raw)
-    if lead:
-        i = lead.end()
-    while i < len(raw) and raw_norm < normalised_len:
-        if raw[i].isspace():
-            while i + 1 < len(raw) and raw[i + 1].isspace():
-                i += 1
-        raw_norm += 1
-        i += 1
-    return i
+    return sorted(out, key=lambda t: t[2])
 
 
 def references_in_article(

@@ -891,8 +891,12 @@ REFERENCES_TREATY = ReferenceStyle(
         r"^\s*,?\s*(?:of|under|in|to)\s+(?:this|the\s+present)\s+(?:Convention|Protocol|Covenant|Declaration|Treaty)\b"
     ),
     law_tail=re.compile(rf"^\s*,?\s*(?:of|under|in|to)\s+(?:the\s+)?(?P<law>{_EN_LAW_NAME})"),
+    # "the European Convention on Extradition", "the Rome Convention"; not "Contracting States to the
+    # Convention" or "Parties to the Protocol", which name parties.
     law_mention=re.compile(
-        r"(?<![\w])(?:the\s+)?(?P<law>(?:[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to|against)\s+)*){1,8}(?:Convention|Protocol|Covenant|Charter|Declaration)(?:\s+on\s+[A-Z]\w+)?)"
+        r"(?<![\w])(?:the\s+)?(?P<law>(?!(?:Contracting|States?|Part(?:y|ies)|Section|Articles?|Chapter|High|Each|"
+        r"Any|This|Covenant\s+and|[IVXLC]+)\b)(?:[A-Z][\w’'()-]*\s+(?:(?:of|and|on|for|the|to|against)\s+)*){1,8}"
+        r"(?:Convention|Protocol|Covenant|Charter|Declaration)(?:\s+on\s+[A-Z]\w+)?)"
     ),
     law_stop=re.compile(r"\s*[\n,.;:]"),
 )

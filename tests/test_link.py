@@ -139,3 +139,14 @@ def test_penal_code_is_named_by_the_cybersecurity_law(linked: dict) -> None:
     # Art 2(7): cybercrime is "tội phạm được quy định tại Bộ luật Hình sự" committed in cyberspace.
     named = linked["pen"]["vn-penal-code-2015/art-117"]["law_named_by"]
     assert named == ["vn-cybersecurity-law-2018/art-2/cl-7"]
+
+
+def test_budapest_article_15_names_the_human_rights_treaties(linked: dict) -> None:
+    # "… the 1950 Council of Europe Convention for the Protection of Human Rights and Fundamental
+    # Freedoms, the 1966 United Nations International Covenant on Civil and Political Rights …"
+    named = {
+        r["target_doc_id"]
+        for r in linked["refs"]
+        if r["source_id"] == "coe-budapest-convention-2001/art-15/cl-1" and r["target_level"] == "law"
+    }
+    assert {"coe-echr-1950", "un-iccpr-1966"} <= named
