@@ -304,6 +304,13 @@ def _little_endian_groups(chain: Sequence[Component]) -> list[Group]:
             groups[-1].update(current)
         else:
             groups.append(current)
+    # A group closed before its article is the next article's ("điểm a khoản 1, điểm c khoản 2 Điều 5").
+    article = None
+    for g in reversed(groups):
+        if "article" in g:
+            article = g["article"]
+        elif article is not None:
+            g["article"] = list(article)
     return groups
 
 
