@@ -200,7 +200,8 @@ CASES = [
     # Clauses listed after their article, and an article listed after a clause of another.
     ("vn-a", "20", "Điều 16, các khoản 1 và 2 (tội …)", ["vn-a/art-16/cl-1", "vn-a/art-16/cl-2"]),
     ("vn-a", "20", "quy định tại khoản 1 Điều 5, Điều 17", ["vn-a/art-5/cl-1", "vn-a/art-17"]),
-    ("vn-a", "20", "quy định tại điểm a khoản 1, khoản 2 Điều 5", ["vn-a/art-5/cl-1/pt-a", "vn-a/art-5/cl-2"]),
+    ("vn-a", "20", "quy định tại điểm a khoản 1, khoản 2 Điều 5",
+     ["vn-a/art-5/cl-1/pt-a", "vn-a/art-5/cl-2"]),
     ("vn-a", "20", "quy định tại điểm a khoản 1, điểm c khoản 1 Điều 5",
      ["vn-a/art-5/cl-1/pt-a", "vn-a/art-5/cl-1/pt-c"]),
     # Vietnamese: other laws of the corpus, by name or number
