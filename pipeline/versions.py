@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 import unicodedata
@@ -282,11 +283,16 @@ def diff_main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, SchemaError) as e:
         sys.stderr.write(f"overbroad diff: {e}\n")
         return 2
-    for r in rows:
-        if args.changed and r["status"] == "unchanged":
-            continue
-        keep = {k: v for k, v in r.items() if k not in ("old_doc_id", "new_doc_id")}
-        sys.stdout.write(json.dumps(keep, ensure_ascii=False) + "\n")
+    try:
+        for r in rows:
+            if args.changed and r["status"] == "unchanged":
+                continue
+            keep = {k: v for k, v in r.items() if k not in ("old_doc_id", "new_doc_id")}
+            sys.stdout.write(json.dumps(keep, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `overbroad diff … | head`: the reader has what it wanted.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
