@@ -243,6 +243,11 @@ def card_section(
         "without citing an article (`law_named_by`).\n\n",
         markdown_table(reach_table(articles), REACH_COLUMNS),
     ]
+    with_offences = {r["law"] for r in reach_table(articles)}
+    none = sorted({a["doc_id"] for a in articles} - with_offences)
+    if none:
+        # The Vietnamese cyber laws prohibit conduct and leave its punishment to the Penal Code.
+        parts.append(f"\nLaws that set no penalty of their own: {', '.join(f'`{d}`' for d in none)}.\n")
     risky = serious_risky(articles)
     if risky:
         parts.append("\nSpeech-risk or vague offences that are serious crimes:\n\n")

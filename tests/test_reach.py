@@ -113,7 +113,9 @@ def test_version_summary() -> None:
         {"article": "117", "old": "12", "new": "20"},
         {"article": "217a", "old": None, "new": "5"},
     ]
-    assert "Art 117 12→20" in card_section(ARTS, [], VERSIONS)
+    card = card_section(ARTS, [], VERSIONS)
+    assert "Art 117 12→20" in card
+    assert "Laws that set no penalty of their own: `cyber`." in card
 
 
 def test_publish_joins_the_link_outputs_and_withholds_their_words(tmp_path: Path) -> None:
