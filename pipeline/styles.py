@@ -552,7 +552,7 @@ _EN_DEATH = PenaltyForm(
     "death",
     re.compile(
         r"(?:(?:punish(?:ed|able)|sentenced)\s+with|suffer|liable\s+to|sentenced\s+to|penalty\s+of)\s+death\b"
-        r"(?!\s+of)|death\s+penalty|(?<=\bwith\s)death(?=,?\s+or\b)",
+        r"(?!\s+of)|death\s+(?:penalty|sentence)|(?<=\bwith\s)death(?=,?\s+or\b)",
         _I,
     ),
     "shall be punished with death; shall suffer death; the death penalty",

@@ -43,6 +43,8 @@ MAX_CASES = [
     ("vn-en", "shall be liable to imprisonment from 12 to 20 years, life imprisonment or the death penalty;",
      "death", True, True),
     ("vn-en", "shall be liable to non-custodial reform for up to 03 years.", None, False, False),
+    ("vn-en", "shall be liable to imprisonment from 12 to 20 years, life imprisonment or a death sentence.",
+     "death", True, True),
     # Singapore
     ("sg", "shall be punished with imprisonment for a term which may extend to 3 years, or with fine, "
            "or with both.",
