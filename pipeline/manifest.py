@@ -137,3 +137,20 @@ def _check_entry(path: Path, root: Path, i: int, meta: Any, seen: dict[str, int]
     if tr is not None and not isinstance(tr, str):
         raise ManifestError(f"{where}: translation_of expected a document id, found {tr!r}")
     return ManifestEntry(meta, file_path, meta.get("url"), sha, fmt)
+
+
+def manifest_metadata(path: str | Path) -> list[dict[str, Any]]:
+    """The entries' metadata as written, for the stages after ingest that need fields ingest does not
+    copy (the link and versions stages: ``previous_version``, ``cited_as``, ``local_names``).
+
+    Lenient by design: the entries were checked by :func:`read_manifest` at ingest; here only the
+    shape is checked, so that a document ingest reported as failed still has its names.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ManifestError(f"{path}: cannot read manifest ({e})") from None
+    docs = data.get("documents") if isinstance(data, dict) else None
+    if not isinstance(docs, list) or not all(isinstance(e, dict) and "id" in e for e in docs):
+        raise ManifestError(f"{path}: expected a top-level 'documents' list of mappings with an 'id'")
+    return docs
