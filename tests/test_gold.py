@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.gold import agreement, anchor, article_texts, build, validate
+from pipeline.gold import agreement, anchor, article_texts, build, bulk_article_texts, validate
 from pipeline.inputs import GoldError, check_gold_record, read_gold
 from pipeline.schema import DIMENSIONS
 
@@ -132,9 +132,13 @@ def test_agreement_perfect_and_opposite() -> None:
 def test_committed_gold_set_is_valid(root: Path, bundled: dict[str, Path]) -> None:
     path = root / "corpora/annotations/gold.jsonl"
     gold = [g.to_dict() for g in read_gold(path)]
-    validate(gold, article_texts(bundled["provisions"]), str(path))
+    archives = [root / "corpora/bulk/vn-phap-dien.tar.xz", root / "corpora/bulk/vn-underthesea-vlc.tar.xz"]
+    texts = article_texts(bundled["provisions"]) | bulk_article_texts(archives, {g["doc_id"] for g in gold})
+    validate(gold, texts, str(path))
     langs = [g["lang"] for g in gold]
-    assert len(gold) >= 1000 and langs.count("vi") >= 400 and langs.count("en") >= 400
+    # gold v2: >= 2,500 labels, >= 1,000 per language, >= 600 on the bulk corpora
+    assert len(gold) >= 2500 and langs.count("vi") >= 1000 and langs.count("en") >= 1000
+    assert sum(g["doc_id"].startswith(("vn-phap-dien.", "vn-underthesea-vlc.")) for g in gold) >= 600
     # A flagged label (level >= 2) should point at the words that carry it.
     flagged = [(g, d) for g in gold for d in DIMENSIONS if g[d] >= 2]
     bare = [g["provision_id"] for g, d in flagged if not any(e["dimension"] == d for e in g["evidence"])]
