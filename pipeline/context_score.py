@@ -104,9 +104,7 @@ class ContextScorer:
         batches = length_buckets([len(w.input_ids) for w in windows], self.batch_size)
         for b in tqdm(batches, desc="score", unit="batch", disable=not progress):
             ids, mask = pad_batch([windows[i].input_ids for i in b], pad)
-            hidden = clf.model.encoder(
-                input_ids=ids.to(clf.device), attention_mask=mask.to(clf.device)
-            ).last_hidden_state
+            hidden = clf.encoder_states(ids.to(clf.device), mask.to(clf.device))
             contrib = (hidden.float().cpu() @ self.weight.T).numpy()  # [B, T, D]
             m = mask.numpy().astype(np.float32)
             pooled = (contrib * m[:, :, None]).sum(1) / np.clip(m.sum(1, keepdims=True), 1.0, None)
@@ -158,9 +156,11 @@ class ContextScorer:
         return results
 
 
-def predictions(clf: Classifier, logits: np.ndarray) -> list[dict[str, Any]]:
-    """[N, D, 3] logits → the per-text dicts of :meth:`Classifier.score_texts`."""
-    return clf.predictions(logits)
+def predictions(
+    clf: Classifier, logits: np.ndarray, langs: Sequence[str | None] | None = None
+) -> list[dict[str, Any]]:
+    """[N, D, 3] logits (and each text's language) → the per-text dicts of :meth:`Classifier.score_texts`."""
+    return clf.predictions(logits, langs)
 
 
 def word_spans(

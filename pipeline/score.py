@@ -70,6 +70,8 @@ class ScoreParams:
     attribution_max_words: int = 200  # words past this are not occluded (the model truncates anyway)
     device: str = "auto"  # "auto" picks the GPU when there is one
     int8: bool = False  # dynamic int8 quantisation of the classifier (CPU only)
+    # The encoder's number format: auto (bf16 where the CPU or GPU has bf16 units, else fp32), fp32, bf16
+    precision: str = "auto"
     seed: int = 13
     # "context": encode each article once; its clauses and points are scored from their own tokens in
     # the article's context and model evidence is the exact token decomposition of the linear heads
@@ -90,6 +92,8 @@ class ScoreParams:
             )
         if self.attribution not in ("occlusion", "none"):
             raise ValueError(f"score.attribution: expected occlusion or none, found {self.attribution!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"score.precision: expected auto, fp32 or bf16, found {self.precision!r}")
         if self.units not in ("context", "separate"):
             raise ValueError(f"score.units: expected 'context' or 'separate', found {self.units!r}")
         if self.articles_per_chunk < 1:
@@ -149,14 +153,27 @@ class ModelScorer:
     ``calibration.threshold``, ``model_version``).
     """
 
-    def __init__(self, model_dir: str | Path, device: str = "auto", int8: bool = False, batch_size: int = 32):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        device: str = "auto",
+        int8: bool = False,
+        batch_size: int = 32,
+        precision: str = "fp32",
+    ):
         from pipeline.model import Classifier  # imported late: torch and transformers
 
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise FileNotFoundError(f"{self.model_dir}: classifier directory not found (run the train stage)")
-        self._clf = Classifier.load(self.model_dir, device=None if device == "auto" else device, int8=int8)
-        self.thresholds = {d: float(self._clf.calibration.threshold[d]) for d in DIMENSIONS}
+        self._clf = Classifier.load(
+            self.model_dir, device=None if device == "auto" else device, int8=int8, precision=precision
+        )
+        cal = self._clf.calibration
+        self.thresholds = {d: float(cal.threshold[d]) for d in DIMENSIONS}
+        self.lang_thresholds = {
+            lg: {d: float(e[d]["threshold"]) for d in DIMENSIONS} for lg, e in cal.by_lang.items()
+        }
         self.version = str(self._clf.model_version)
         self.batch_size = batch_size
 
@@ -188,12 +205,13 @@ def load_scorer(
     device: str = "auto",
     int8: bool = False,
     batch_size: int = 32,
+    precision: str = "fp32",
 ) -> Scorer:
     """``"model"`` → the classifier in ``model_dir``; ``"lexicon"`` → :class:`LexiconScorer`."""
     if spec == "lexicon":
         return LexiconScorer(Lexicon.load(lexicon_path))
     if spec == "model":
-        return ModelScorer(model_dir, device, int8, batch_size)
+        return ModelScorer(model_dir, device, int8, batch_size, precision)
     raise ValueError(f"scorer: expected 'model' or 'lexicon', found {spec!r}")
 
 
@@ -371,10 +389,10 @@ def score_in_context(
                 members.append((ai, kids))
             results = ctx.run(items)
             for (ai, kids), res, item in zip(members, results, items, strict=True):
-                preds[ai] = predictions(scorer.classifier, res.article_logits[None])[0]
+                preds[ai] = predictions(scorer.classifier, res.article_logits[None], [item.lang])[0]
                 for u, lg in zip(kids, res.unit_logits, strict=True):
                     if lg is not None:
-                        preds[u] = predictions(scorer.classifier, lg[None])[0]
+                        preds[u] = predictions(scorer.classifier, lg[None], [item.lang])[0]
                 if not attribute:
                     continue
                 leaves = [(ai, (0, len(item.text)))] if rows[ai]["provision_id"] not in parents else []
@@ -470,8 +488,15 @@ def score_provisions(
     )
     for row in out:
         for d in DIMENSIONS:
-            row[FLAG_COLUMN[d]] = bool(row[d] >= scorer.thresholds[d])
+            row[FLAG_COLUMN[d]] = bool(row[d] >= flag_threshold(scorer, d, row.get("lang")))
     return out
+
+
+def flag_threshold(scorer: Scorer, dimension: str, lang: str | None) -> float:
+    """The flag threshold of ``dimension`` for a text in ``lang``: the language's own where the classifier
+    was calibrated per language (``lang_thresholds``), else the scorer's global one."""
+    by_lang = getattr(scorer, "lang_thresholds", None) or {}
+    return float(by_lang.get(lang, scorer.thresholds)[dimension])
 
 
 def _ev_dict(e: Evidence | dict[str, Any]) -> dict[str, Any]:
@@ -562,6 +587,7 @@ def run(
                 params.device,
                 params.int8,
                 params.batch_size,
+                params.precision,
             )
     scored = score_provisions(rows, scorer, lexicon, params)
     write_parquet(to_table(scored, SCORES_SCHEMA), out_path)

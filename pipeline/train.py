@@ -34,6 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from pipeline.baselines import embedding_probs, lexicon_probs, tfidf_probs
+from pipeline.frozen_heads import HeadsFit, WindowVectors, fit_heads
 from pipeline.io import atomic_path, read_jsonl, write_json, write_parquet
 from pipeline.lexicon import Lexicon
 from pipeline.model import (
@@ -52,6 +53,7 @@ from pipeline.model import (
     pad_batch,
 )
 from pipeline.params import load_params
+from pipeline.precision import PRECISIONS, autocast
 from pipeline.schema import DIMENSIONS, LANGS, PROVISIONS_SCHEMA, validate_frame
 from pipeline.seed import seed_everything
 
@@ -112,6 +114,8 @@ class TrainParams:
     gpu_epochs: int = 10
     gpu_lr: float = 3e-5
     gpu_batch_size: int = 16
+    # The encoder's number format: auto (bf16 where the CPU or GPU has bf16 units, else fp32), fp32, bf16
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.profile not in ("cpu", "gpu"):
@@ -144,6 +148,8 @@ class TrainParams:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name}: expected >= 1, found {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"train.precision: expected one of {PRECISIONS}, found {self.precision!r}")
         if self.freeze_layers < 0:
             raise ValueError(f"train.freeze_layers: expected >= 0, found {self.freeze_layers}")
         for name in ("lr", "head_lr", "gpu_lr", "lexicon_lr"):
@@ -297,12 +303,17 @@ def encode_articles(
     pooled = np.zeros((len(seqs), clf.model.encoder.config.hidden_size), dtype=np.float32)
     pad = clf.tokenizer.pad_token_id or 0
     enc = clf.model.encoder.eval()
+    every_layer = from_layer >= clf.model.encoder.config.num_hidden_layers
     for b in tqdm(length_buckets([len(s) for s in seqs], batch_size), desc="encode", unit="batch"):
         ids, mask = pad_batch([seqs[i] for i in b], pad)
         ids, mask = ids.to(clf.device), mask.to(clf.device)
-        out = enc(input_ids=ids, attention_mask=mask, output_hidden_states=from_layer > 0)
-        pooled[b] = mean_pool(out.last_hidden_state, mask).float().cpu().numpy()
-        if from_layer > 0:
+        with autocast(clf.precision, clf.device):
+            out = enc(input_ids=ids, attention_mask=mask, output_hidden_states=from_layer > 0)
+        pooled[b] = mean_pool(out.last_hidden_state.float(), mask).cpu().numpy()
+        if every_layer:  # the heads read the pooled vector: one state per window is enough
+            for i in b:
+                hidden[i] = torch.from_numpy(pooled[i].copy())[None, :]
+        elif from_layer > 0:
             states = out.hidden_states[from_layer].float().cpu()
             for k, i in enumerate(b):
                 hidden[i] = states[k, : len(seqs[i])].clone()
@@ -612,8 +623,80 @@ def model_rows(setting: str, arts: pd.DataFrame, logits: np.ndarray, calib: Cali
 # ---------------------------------------------------------------------------------------------
 
 
+def encoded_from_vectors(
+    arts: pd.DataFrame, path: str | Path, spec: WindowSpec, use_heading: bool
+) -> Encoded | None:
+    """The cv stage's frozen window vectors of ``arts`` (None when some article is not among them)."""
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    found = (json.loads(meta.get("window", "null")), json.loads(meta.get("use_heading", "null")))
+    if found != (asdict(spec), use_heading):
+        raise ValueError(
+            f"{path}: expected windows {asdict(spec)} (use_heading {use_heading}), found {found}"
+        )
+    df = table.to_pandas()
+    by_id = df.groupby("provision_id").indices
+    if not set(arts["provision_id"]) <= set(by_id):
+        return None
+    bags: list[list[int]] = []
+    rows: list[int] = []
+    for pid in arts["provision_id"]:
+        ix = sorted(by_id[pid], key=lambda i: int(df["window"].iat[i]))
+        bags.append(list(range(len(rows), len(rows) + len(ix))))
+        rows += ix
+    vec = np.stack(df["vector"].to_numpy()[rows]).astype(np.float32)
+    lex = np.stack(df["lex"].to_numpy()[rows]).astype(np.float32) if "lex" in df.columns else None
+    hidden = [torch.from_numpy(v.copy())[None, :] for v in vec]
+    frozen = np.stack([vec[b].mean(0) for b in bags])
+    return Encoded(bags, [()] * len(rows), hidden, frozen, lex)
+
+
+def train_heads(
+    clf: Classifier,
+    enc: Encoded,
+    levels: np.ndarray,
+    weights: np.ndarray,
+    train_idx: Sequence[int],
+    dev_idx: Sequence[int],
+    params: TrainParams,
+    desc: str = "train",
+    epochs: int | None = None,
+) -> tuple[TwoHeadModel, dict[str, Any]]:
+    """The frozen-encoder recipe: heads fitted on the cached window vectors (pipeline.frozen_heads).
+
+    Fixed epochs (chosen by cross-validation; no dev-epoch selection); the model shares the encoder.
+    """
+    assert enc.hidden is not None
+    bag = np.concatenate([np.full(len(b), a) for a, b in enumerate(enc.bags)])
+    order = np.concatenate([np.asarray(b, dtype=np.int64) for b in enc.bags])
+    vec = np.stack([enc.hidden[w][0].numpy() for w in order]).astype(np.float32)
+    lex = enc.lex[order] if enc.lex is not None else None
+    fit = HeadsFit(
+        epochs=epochs or params.epochs,
+        batch_size=params.batch_size,
+        lr=params.head_lr,
+        lexicon_lr=params.lexicon_lr,
+        dropout=params.dropout,
+        warmup_ratio=params.warmup_ratio,
+    )
+    heads = fit_heads(WindowVectors(vec, lex, bag), levels, train_idx, fit, params.seed, weights)
+    model = TwoHeadModel(clf.model.encoder, dropout=0.0, n_lex=heads.n_lex)
+    model.heads = heads
+    n_layers = clf.model.encoder.config.num_hidden_layers
+    entry: dict[str, Any] = {"epoch": fit.epochs}
+    if len(dev_idx):
+        pad = clf.tokenizer.pad_token_id or 0
+        f1s = dev_flag_f1(
+            predict_logits(model, enc, dev_idx, n_layers, pad, clf.device), levels[list(dev_idx)]
+        )
+        entry.update({f"dev_f1_{d}": round(f, 4) for d, f in f1s.items()})
+    log.info("%s: %s", desc, entry)
+    steps = fit.epochs * math.ceil(len(train_idx) / fit.batch_size)
+    return model.eval(), {"history": [entry], "steps": steps, "best_dev_mean_f1": None}
+
+
 def run(
-    provisions_path: str | Path,
+    provisions_path: str | Path | Sequence[str | Path],
     gold_path: str | Path,
     lexicon_path: str | Path | None,
     base_path: str | Path,
@@ -621,6 +704,7 @@ def run(
     metrics_path: str | Path,
     predictions_path: str | Path,
     params: TrainParams,
+    vectors_path: str | Path | None = None,
 ) -> dict:
     """Train, calibrate, fit baselines; write the classifier, its predictions and metrics/train.json."""
     t0 = time.perf_counter()
@@ -629,8 +713,16 @@ def run(
     r = params.resolved()
     from_layer = r["freeze_layers"]
 
-    provisions = pq.read_table(provisions_path).to_pandas()
-    validate_frame(provisions, PROVISIONS_SCHEMA, str(provisions_path))
+    paths = [provisions_path] if isinstance(provisions_path, (str, Path)) else list(provisions_path)
+    frames = []
+    for path in paths:  # the bundled corpus, and the bulk documents that carry gold labels
+        if not Path(path).exists() and path != paths[0]:
+            continue
+        frame = pq.read_table(path).to_pandas()
+        if len(frame):
+            validate_frame(frame, PROVISIONS_SCHEMA, str(path))
+        frames.append(frame)
+    provisions = pd.concat(frames, ignore_index=True)
     gold = load_gold(gold_path)
     arts, counts = gold_articles(provisions, gold, params)
     lexicon = Lexicon.load(lexicon_path) if lexicon_path else None
@@ -651,13 +743,19 @@ def run(
     spec = WindowSpec(r["max_length"], params.overlap, params.prefix)
     lexf = LexiconFeatures(lexicon, lexicon_path) if params.lexicon_features and lexicon_path else None
     clf = Classifier.from_base(base_path, spec, dropout=params.dropout, lexicon_features=lexf)
-    if from_layer >= clf.model.encoder.config.num_hidden_layers:
-        raise ValueError(
-            f"train.freeze_layers: expected < {clf.model.encoder.config.num_hidden_layers}, "
-            f"found {from_layer}"
-        )
+    n_layers = clf.model.encoder.config.num_hidden_layers
+    if from_layer > n_layers:
+        raise ValueError(f"train.freeze_layers: expected <= {n_layers}, found {from_layer}")
+    heads_only = from_layer == n_layers  # every layer frozen: the heads alone are fitted
+    fit_model = train_heads if heads_only else train_model
+    precision = clf.set_precision(params.precision)
     t_enc = time.perf_counter()
-    enc = encode_articles(clf, arts["text"].tolist(), from_layer, langs=arts["lang"].tolist())
+    enc = None
+    if heads_only and vectors_path is not None and Path(vectors_path).exists():
+        enc = encoded_from_vectors(arts, vectors_path, spec, params.use_heading)
+        counts["vectors_reused"] = enc is not None
+    if enc is None:
+        enc = encode_articles(clf, arts["text"].tolist(), from_layer, langs=arts["lang"].tolist())
     t_enc = time.perf_counter() - t_enc
     counts["windows"] = len(enc.input_ids)
 
@@ -669,7 +767,7 @@ def run(
     dev_idx, test_idx = np.flatnonzero(split == "dev"), np.flatnonzero(split == "test")
 
     t_train = time.perf_counter()
-    model, info = train_model(clf, enc, levels, weights, train_idx, dev_idx, params)
+    model, info = fit_model(clf, enc, levels, weights, train_idx, dev_idx, params)
     t_train = time.perf_counter() - t_train
     pad = clf.tokenizer.pad_token_id or 0
     dev_logits = predict_logits(model, enc, dev_idx, from_layer, pad, clf.device)
@@ -707,7 +805,7 @@ def run(
             rows += baseline_rows(setting, arts, enc, None, tr, dv, te, params.seed)
         if params.crosslingual_model:
             t = time.perf_counter()
-            m, _ = train_model(
+            m, _ = fit_model(
                 clf,
                 enc,
                 levels,
@@ -716,7 +814,7 @@ def run(
                 np.flatnonzero(dv),
                 params,
                 desc=setting,
-                epochs=min(params.crosslingual_epochs, r["epochs"]),
+                epochs=None if heads_only else min(params.crosslingual_epochs, r["epochs"]),
             )
             cal = Calibration.fit(
                 predict_logits(m, enc, np.flatnonzero(dv), from_layer, pad, clf.device), levels[dv]
@@ -748,6 +846,7 @@ def run(
         "train_seconds": round(t_train, 1),
         "profile": params.profile,
         "device": str(clf.device),
+        "precision": precision,
         "threads": params.threads,
         "model_version": version,
         **counts,
@@ -861,7 +960,8 @@ Test (held-out documents):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="overbroad train", description=__doc__.splitlines()[0])
-    ap.add_argument("--provisions", default="data/provisions.parquet")
+    ap.add_argument("--provisions", nargs="+", default=["data/provisions.parquet"])
+    ap.add_argument("--vectors", default=None, help="the cv stage's frozen window vectors (reused)")
     ap.add_argument("--gold", default="corpora/annotations/gold.jsonl")
     ap.add_argument("--lexicon", default="corpora/lexicon/lexicon.yaml")
     ap.add_argument("--base", default="models/base")
@@ -873,7 +973,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     params = load_params(TrainParams, "train", args.params)
     m = run(
-        args.provisions, args.gold, args.lexicon, args.base, args.out, args.metrics, args.predictions, params
+        args.provisions,
+        args.gold,
+        args.lexicon,
+        args.base,
+        args.out,
+        args.metrics,
+        args.predictions,
+        params,
+        args.vectors,
     )
     print(json.dumps({k: m[k] for k in ("seconds", "model_version", "train_articles", "windows")}))
     return 0
