@@ -19,6 +19,7 @@ shares, largest disagreements, timings; not a DVC metric) and the model card.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import time
@@ -107,7 +108,8 @@ class CVParams:
     seeds: int = 3  # model seeds per fold; the published heads average all folds x seeds
     calibration: str = "auto"  # platt | isotonic | auto (the one with the lower out-of-fold ECE)
     threshold: str = "f1"  # f1: flag threshold maximising macro-F1; half: 0.5 on the calibrated probability
-    per_lang: bool = True  # one calibration per language (false: one for both, for comparison)
+    # one calibration per language (true), one for both (false), or auto: the lower out-of-fold ECE
+    per_lang: bool | str = "auto"
     n_bins: int = 10
     min_law_articles: int = 20  # laws in the per-law flag-share table
     disagreements: int = 20
@@ -133,6 +135,8 @@ class CVParams:
             raise ValueError(f"cv.folds >= 2 and cv.seeds >= 1 expected, found {self.folds}, {self.seeds}")
         if self.calibration not in (*METHODS, "auto"):
             raise ValueError(f"cv.calibration: expected auto or one of {METHODS}, found {self.calibration!r}")
+        if self.per_lang not in (True, False, "auto"):
+            raise ValueError(f"cv.per_lang: expected true, false or auto, found {self.per_lang!r}")
         if self.threshold not in THRESHOLDS:
             raise ValueError(f"cv.threshold: expected one of {THRESHOLDS}, found {self.threshold!r}")
         if self.precision not in PRECISIONS:
@@ -247,10 +251,87 @@ def encode_windows(
     return WindowVectors(vec, lex, np.asarray([w.text_index for w in windows], dtype=np.int64))
 
 
-def vectors_table(arts: pd.DataFrame, data: WindowVectors, spec: WindowSpec, use_heading: bool) -> pa.Table:
+def text_sha(text: str, lang: str) -> str:
+    return hashlib.sha256(f"{lang}\n{text}".encode()).hexdigest()[:16]
+
+
+def encoder_fingerprint(
+    base: str | Path, spec: WindowSpec, use_heading: bool, precision: str, lexicon: str | Path | None
+) -> str:
+    """What a window vector depends on besides its text: the base weights and tokenizer, the windowing,
+    the number format and the lexicon of the lexicon features."""
+    h = hashlib.sha256(json.dumps([asdict(spec), use_heading, precision]).encode())
+    for f in sorted(Path(base).iterdir()):
+        if f.is_file() and f.suffix in (".json", ".safetensors", ".model", ".txt"):
+            h.update(f.name.encode())
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(chunk)
+    if lexicon is not None and Path(lexicon).exists():
+        h.update(Path(lexicon).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def read_vector_cache(path: str | Path, fingerprint: str) -> dict[tuple[str, str], tuple[np.ndarray, Any]]:
+    """The vectors of a previous run with the same fingerprint: (provision_id, text_sha) → (vectors, lex)."""
+    if not Path(path).exists():
+        return {}
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    if meta.get("fingerprint") != fingerprint or "text_sha" not in table.column_names:
+        return {}
+    df = table.to_pandas()
+    out: dict[tuple[str, str], tuple[np.ndarray, Any]] = {}
+    for (pid, sha), g in df.groupby(["provision_id", "text_sha"], sort=False):
+        g = g.sort_values("window")
+        lex = np.stack(g["lex"].to_numpy()).astype(np.float32) if "lex" in g.columns else None
+        out[(pid, sha)] = (np.stack(g["vector"].to_numpy()).astype(np.float32), lex)
+    return out
+
+
+def vectors_with_cache(
+    clf: Classifier, arts: pd.DataFrame, cache: dict[tuple[str, str], tuple[np.ndarray, Any]]
+) -> tuple[WindowVectors, int]:
+    """Every article's window vectors: from the cache where its text is unchanged, else encoded now."""
+    keys = [
+        (p, text_sha(t, lg))
+        for p, t, lg in zip(arts["provision_id"], arts["text"], arts["lang"], strict=True)
+    ]
+    need = [i for i, k in enumerate(keys) if k not in cache]
+    fresh = (
+        encode_windows(clf, [arts["text"].iloc[i] for i in need], [arts["lang"].iloc[i] for i in need])
+        if need
+        else None
+    )
+    pos = {i: k for k, i in enumerate(need)}
+    vecs, lexs, bag = [], [], []
+    for i, key in enumerate(keys):
+        if i in pos:
+            assert fresh is not None
+            w = fresh.windows_of([pos[i]])[0]
+            v, lx = fresh.vectors[w], fresh.lex[w] if fresh.lex is not None else None
+        else:
+            v, lx = cache[key]
+        vecs.append(v)
+        lexs.append(lx)
+        bag.append(np.full(len(v), i))
+    with_lex = clf.lexicon_features is not None
+    data = WindowVectors(
+        np.concatenate(vecs).astype(np.float32),
+        np.concatenate(lexs).astype(np.float32) if with_lex else None,
+        np.concatenate(bag).astype(np.int64),
+    )
+    return data, len(need)
+
+
+def vectors_table(
+    arts: pd.DataFrame, data: WindowVectors, spec: WindowSpec, use_heading: bool, fingerprint: str = ""
+) -> pa.Table:
     """The frozen window vectors as a table (one row per window), the windowing in its metadata."""
+    shas = [text_sha(t, lg) for t, lg in zip(arts["text"], arts["lang"], strict=True)]
     cols: dict[str, Any] = {
         "provision_id": arts["provision_id"].to_numpy()[data.bag].tolist(),
+        "text_sha": [shas[b] for b in data.bag],
         "window": np.concatenate([np.arange(c) for c in np.bincount(data.bag, minlength=len(arts))]).tolist()
         if len(data.bag)
         else [],
@@ -262,7 +343,11 @@ def vectors_table(arts: pd.DataFrame, data: WindowVectors, spec: WindowSpec, use
         cols["lex"] = pa.FixedSizeListArray.from_arrays(
             pa.array(data.lex.reshape(-1), pa.float32()), data.lex.shape[1]
         )
-    meta = {"window": json.dumps(asdict(spec)), "use_heading": json.dumps(use_heading)}
+    meta = {
+        "window": json.dumps(asdict(spec)),
+        "use_heading": json.dumps(use_heading),
+        "fingerprint": fingerprint,
+    }
     return pa.table(cols).replace_schema_metadata(meta)
 
 
@@ -346,8 +431,9 @@ def cell_metrics(y: np.ndarray, prob: np.ndarray, flag: np.ndarray, n_bins: int)
 
 def choose_calibration(
     logits: np.ndarray, levels: np.ndarray, langs: np.ndarray, folds: np.ndarray, params: CVParams
-) -> tuple[str, dict[str, Any]]:
-    """Each candidate method judged on held-out folds; ``auto`` takes the lowest mean per-language ECE."""
+) -> tuple[str, bool, dict[str, Any]]:
+    """Each candidate (method x per language or pooled) judged on held-out folds: calibrated on the
+    other folds, its mean per-language ECE on this one; ``auto`` takes the lowest."""
     table: dict[str, Any] = {}
     for method in METHODS:
         for per_lang in (True, False):
@@ -365,11 +451,14 @@ def choose_calibration(
             eces = [v["ece"] for dd in cell.values() for v in dd.values() if v["ece"] is not None]
             cell["mean_ece"] = round(float(np.mean(eces)), 4) if eces else None
             table[f"{method}{'/lang' if per_lang else '/global'}"] = cell
-    if params.calibration != "auto":
-        return params.calibration, table
-    key = f"/{'lang' if params.per_lang else 'global'}"
-    best = min(METHODS, key=lambda m: (table[m + key]["mean_ece"] or 1.0, METHODS.index(m)))
-    return best, table
+    methods = METHODS if params.calibration == "auto" else (params.calibration,)
+    scopes = (True, False) if params.per_lang == "auto" else (bool(params.per_lang),)
+    cands = [(m, pl) for m in methods for pl in scopes]
+    m, pl = min(
+        cands,
+        key=lambda c: (table[f"{c[0]}{'/lang' if c[1] else '/global'}"]["mean_ece"] or 1.0, cands.index(c)),
+    )
+    return m, pl, table
 
 
 def oof_rows(
@@ -504,9 +593,11 @@ def run(
         )
     precision = clf.set_precision(params.precision)
     t_enc = time.perf_counter()
-    data = encode_windows(clf, arts["text"].tolist(), arts["lang"].tolist())
+    fingerprint = encoder_fingerprint(base_path, spec, params.use_heading, precision, lexicon_path)
+    data, n_encoded = vectors_with_cache(clf, arts, read_vector_cache(vectors_path, fingerprint))
+    counts["encoded_articles"] = n_encoded  # the others' vectors were unchanged since the last run
     t_enc = time.perf_counter() - t_enc
-    write_parquet(vectors_table(arts, data, spec, params.use_heading), vectors_path)
+    write_parquet(vectors_table(arts, data, spec, params.use_heading, fingerprint), vectors_path)
 
     groups = document_groups(arts["doc_id"].tolist(), read_translations(documents_path))
     levels = arts[list(DIMENSIONS)].to_numpy().astype(np.int64)
@@ -516,28 +607,26 @@ def run(
     langs = arts["lang"].to_numpy()
 
     per_seed, ens, members, timing = model_oof(data, levels, folds, params)
-    method, candidates = choose_calibration(ens, levels, langs, folds, params)
+    method, per_lang, candidates = choose_calibration(ens, levels, langs, folds, params)
     rows: list[dict[str, Any]] = []
-    cc_ens = cross_calibrate(ens, levels, langs, folds, method, params.threshold, params.per_lang)
+    cc_ens = cross_calibrate(ens, levels, langs, folds, method, params.threshold, per_lang)
     rows += oof_rows("model", ENSEMBLE_SEED, arts, folds, groups, ens[:, :, FLAG_CUT], cc_ens)
     for s in range(params.seeds):
-        cc = cross_calibrate(per_seed[s], levels, langs, folds, method, params.threshold, params.per_lang)
+        cc = cross_calibrate(per_seed[s], levels, langs, folds, method, params.threshold, per_lang)
         rows += oof_rows("model", s, arts, folds, groups, per_seed[s, :, :, FLAG_CUT], cc)
     t_base = time.perf_counter()
     if params.baselines:
         for name, probs in baseline_oof(arts, data, lexicon, folds, params.seed).items():
             z = _logit(probs)
-            cc = cross_calibrate(
-                as_cumulative(z), levels, langs, folds, method, params.threshold, params.per_lang
-            )
+            cc = cross_calibrate(as_cumulative(z), levels, langs, folds, method, params.threshold, per_lang)
             rows += oof_rows(name, 0, arts, folds, groups, z, cc)
     t_base = time.perf_counter() - t_base
 
     # The published classifier: every fold-and-seed head averaged, calibrated per language on the
     # seed ensemble's out-of-fold logits.
     heads = average_heads(members)
-    by_lang = fit_by_lang(ens, levels, langs, method, params.threshold) if params.per_lang else {}
-    if not params.per_lang:  # one calibration for both languages, stored under each
+    by_lang = fit_by_lang(ens, levels, langs, method, params.threshold) if per_lang else {}
+    if not per_lang:  # one calibration for both languages, stored under each
         pooled = fit_by_lang(ens, levels, np.full(len(langs), "all"), method, params.threshold)["all"]
         by_lang = dict.fromkeys(sorted(set(langs.tolist())), pooled)
     # A text of no known language falls back to a global temperature and threshold.
@@ -561,7 +650,8 @@ def run(
     with atomic_path(out_dir, is_dir=True) as tmp:
         version = clf.save(tmp, extra={"cv": asdict(params), "calibration_method": method})
         (tmp / "README.md").write_text(
-            model_card(version, params, counts, method, summary, laws, worst, len(members)), encoding="utf-8"
+            model_card(version, params, counts, method, per_lang, summary, laws, worst, len(members)),
+            encoding="utf-8",
         )
     write_parquet(pa.Table.from_pylist(rows, schema=CV_PREDICTIONS_SCHEMA), predictions_path)
     seconds = time.perf_counter() - t0
@@ -578,6 +668,7 @@ def run(
         "fold_articles": np.bincount(folds, minlength=params.folds).tolist(),
         "recipe": recipe,
         "calibration_method": method,
+        "calibration_per_lang": per_lang,
         "calibration_candidates": candidates,
         "final_config_oof": summary,
         "per_law": laws,
@@ -615,6 +706,7 @@ def model_card(
     params: CVParams,
     counts: dict[str, Any],
     method: str,
+    per_lang: bool,
     summary: dict[str, Any],
     laws: list[dict[str, Any]],
     worst: list[dict[str, Any]],
@@ -631,6 +723,7 @@ def model_card(
             f"| {r['doc_id']} | {r['lang']} | {r['n']} | {v['gold_share']} | {v['flag_share']} | "
             f"{s['gold_share']} | {s['flag_share']} |"
         )
+    scope = "one per language and dimension" if per_lang else "one per dimension for both languages"
     err_lines = ["| provision | dimension | gold level | P(level >= 2) | text |", "|---|---|---|---|---|"]
     for w in worst:
         err_lines.append(
@@ -658,8 +751,9 @@ The base encoder (models/base, multilingual-e5-small) is frozen; each window of 
 ordinal heads; an article's score is the maximum over its windows. The published heads are the
 average of {n_members} heads ({params.folds} folds x {params.seeds} seeds, each fitted on the other
 folds' {counts["articles"]} gold articles for {params.epochs} epochs), which scores as one head.
-Calibration per language and dimension ({method}, fitted on the out-of-fold logits of the seed
-ensemble), flag threshold `{params.threshold}` per language.
+Calibration ({method}, {scope}, chosen by the lower out-of-fold ECE among platt and isotonic,
+per language and pooled; metrics/cv.json `calibration_candidates`), fitted on the out-of-fold
+logits of the seed ensemble; flag threshold `{params.threshold}`.
 
 ## Cross-validated figures (out of fold, whole laws held out; a law and its translation together)
 

@@ -19,8 +19,9 @@ max (the members share the frozen encoder, so the ensemble costs one head at sco
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +92,18 @@ class WindowVectors:
         return np.concatenate(wins), np.concatenate(pos)
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """The heads' products are tiny: threads only add synchronisation (17x slower with 2 threads on a
+    busy 2-core machine, measured), so they run on one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _batch(
     heads: OrdinalHeads, data: WindowVectors, articles: Sequence[int]
 ) -> torch.Tensor:  # [B, D, 3] cumulative logits
@@ -147,17 +160,17 @@ def fit_heads(
     )
     rng = np.random.default_rng(seed)
     heads.train()
-    for _ in range(fit.epochs):
-        order = idx[rng.permutation(len(idx))]
-        for b in range(0, len(order), fit.batch_size):
-            arts = order[b : b + fit.batch_size]
-            logits = _batch(heads, data, arts)
-            loss = ordinal_loss(logits, lv[arts], wt[arts])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(heads.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
+    with one_thread():
+        for _ in range(fit.epochs):
+            order = idx[rng.permutation(len(idx))]
+            for b in range(0, len(order), fit.batch_size):
+                arts = order[b : b + fit.batch_size]
+                loss = ordinal_loss(_batch(heads, data, arts), lv[arts], wt[arts])
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(heads.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
     return heads.eval()
 
 
@@ -166,7 +179,10 @@ def predict_heads(heads: OrdinalHeads, data: WindowVectors, idx: Sequence[int]) 
     """Articles ``idx`` → uncalibrated cumulative logits [n, D, 3] (max over each article's windows)."""
     was = heads.training
     heads.eval()
-    out = _batch(heads, data, list(idx)).float().numpy() if len(idx) else np.zeros((0, len(DIMENSIONS), 3))
+    with one_thread():
+        out = (
+            _batch(heads, data, list(idx)).float().numpy() if len(idx) else np.zeros((0, len(DIMENSIONS), 3))
+        )
     heads.train(was)
     return out.astype(np.float32)
 
