@@ -27,7 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def _ours(model: str, texts: list[str], threads: int, int8: bool, batch_size: int) -> dict:
     import torch
 
-    from pipeline.model import Classifier
+    from pipeline.nn.classifier import Classifier
 
     torch.set_num_threads(threads)
     clf = Classifier.load(model, device="cpu", int8=int8)
@@ -43,8 +43,8 @@ def _context(
     """The score stage's own path: each article encoded once, its clauses and points scored in context."""
     import torch
 
-    from pipeline.context_score import ContextScorer, Item
-    from pipeline.model import Classifier
+    from pipeline.nn.classifier import Classifier
+    from pipeline.scoring.context import ContextScorer, Item
 
     torch.set_num_threads(threads)
     clf = Classifier.load(model, device="cpu")
@@ -60,7 +60,7 @@ def _plain(model: str, texts: list[str], threads: int, max_length: int, prefix: 
     import torch
     from transformers import AutoTokenizer, pipeline
 
-    from pipeline.model import WindowSpec, make_windows
+    from pipeline.nn.windows import WindowSpec, make_windows
 
     torch.set_num_threads(threads)
     pipe = pipeline("text-classification", model=model, device="cpu")

@@ -8,17 +8,18 @@ translation covers selected articles) are counted, not aligned.
 
 from __future__ import annotations
 
-import argparse
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
+from pipeline import stage
+from pipeline.inputs import read_table
 from pipeline.io import write_parquet
 from pipeline.params import load_params
-from pipeline.schema import ALIGNMENTS_SCHEMA, PROVISIONS_SCHEMA, to_table, validate_frame
+from pipeline.schema import ALIGNMENTS_SCHEMA, DOCUMENTS_SCHEMA, PROVISIONS_SCHEMA, to_table
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,9 @@ def align(provisions: pd.DataFrame, translations: dict[str, str], params: AlignP
 def run(
     provisions_path: str | Path, documents_path: str | Path, out_path: str | Path, params: AlignParams
 ) -> dict[str, int]:
-    prov = pq.read_table(provisions_path).to_pandas()
-    validate_frame(prov, PROVISIONS_SCHEMA, str(provisions_path))
-    docs = pq.read_table(documents_path, columns=["doc_id", "translation_of", "lang"]).to_pandas()
+    prov = read_table(provisions_path, PROVISIONS_SCHEMA, "provisions").to_pandas()
+    columns = ["doc_id", "translation_of", "lang"]
+    docs = read_table(documents_path, DOCUMENTS_SCHEMA, "documents", columns=columns).to_pandas()
     translations = {
         r.doc_id: r.translation_of
         for r in docs.itertuples()
@@ -84,18 +85,20 @@ def run(
     }
 
 
+PATHS = {
+    "provisions": "data/provisions.parquet",
+    "documents": "data/documents.parquet",
+    "out": "data/alignments.parquet",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad align", description=__doc__.splitlines()[0])
-    ap.add_argument("--provisions", default="data/provisions.parquet")
-    ap.add_argument("--documents", default="data/documents.parquet")
-    ap.add_argument("--out", default="data/alignments.parquet")
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    counts = run(args.provisions, args.documents, args.out, load_params(AlignParams, "align", args.params))
-    log.info("align: %s", counts)
-    return 0
+    args = stage.arguments("overbroad align", __doc__, PATHS, argv)
+    params = load_params(AlignParams, "align", args.params)
+    return stage.execute("align", lambda: run(args.provisions, args.documents, args.out, params))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["align", *sys.argv[1:]]))

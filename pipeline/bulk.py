@@ -1,17 +1,18 @@
 """bulk scoring: the large Vietnamese corpora in corpora/bulk/*.tar.xz → data/bulk/<archive>/chunk-*.parquet.
 
-Outside the default ``dvc repro`` (the ``bulk`` stage is frozen; run ``overbroad bulk`` or
-``dvc unfreeze bulk && dvc repro bulk``). Each archive is a tar of .txt files and a MANIFEST.json;
-its documents are ingested, segmented and scored in chunks of ``docs_per_chunk`` documents. Every chunk is
+Outside ``dvc repro`` (no stage of dvc.yaml): run ``overbroad bulk``. Each archive is a tar of .txt
+files and a MANIFEST.json; its documents are ingested, segmented and scored in chunks of
+``docs_per_chunk`` documents. Every chunk is
 written atomically with a fingerprint (its documents, the params and the model version) in the Parquet
 metadata, so a rerun skips the chunks already done and redoes only those whose inputs changed.
 
 Bộ Pháp điển (the Ministry of Justice's codification) numbers articles by their place in the code,
 ``Điều 1.11.LQ.1.`` (topic 1, subject 11, a law's article 1) or ``Điều 1.11.NĐ.1.1.`` (a decree's
-article inserted under it), which the ``vn`` style does not read as article headings. They are mapped
-here: each such label is replaced, in a copy of the text and with the same length, by an increasing
-placeholder number the ``vn`` style does read; the provisions are then given their printed label back.
-Offsets and unit texts are those of the original text.
+article inserted under it), which the ``vn`` style does not read as article headings (the pattern is
+styles.PHAP_DIEN_HEADING). Each such label is replaced, in a copy of the text and with the same length,
+by an increasing placeholder number the ``vn`` style does read; the provisions are then given their
+printed label back. Offsets and unit texts are those of the original text. Scoring is the scoring
+core's (pipeline.scoring), as in the score stage.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-import re
+import sys
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,43 +33,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from pipeline.ingest import clean_text
+from pipeline import stage
+from pipeline.archives import archive_name, map_phap_dien, read_archive, segment_bulk  # noqa: F401
+from pipeline.inputs import read_model_dir
 from pipeline.io import atomic_path, write_json
+from pipeline.lexicon import Lexicon
 from pipeline.params import load_params
-from pipeline.schema import LEVELS, SCORES_SCHEMA, Document, Provision, provision_id, to_table
-from pipeline.score import DEFAULT_LEXICON, LexiconScorer, ScoreParams, Scorer, load_scorer, model_version
-from pipeline.score import score_provisions as _score_provisions
-from pipeline.segment import SegmentError, SegmentParams, segment
+from pipeline.schema import LEVELS, SCORES_SCHEMA, Document, to_table
+from pipeline.scoring import LexiconScorer, Scorer, ScoringOptions, load_scorer, score_provisions
+from pipeline.segmenter import SegmentError, SegmentOptions
 
 log = logging.getLogger(__name__)
 
+DEFAULT_LEXICON = "corpora/lexicon/lexicon.yaml"
 DEFAULT_ARCHIVES = ("corpora/bulk/vn-phap-dien.tar.xz", "corpora/bulk/vn-underthesea-vlc.tar.xz")
 FINGERPRINT_KEY = b"overbroad.fingerprint"
-
-# Provenance of the bundled archives (their MANIFEST.json lists files, not licences).
-PROVENANCE: dict[str, dict[str, str]] = {
-    "vn-phap-dien": {
-        "source": "Bộ Pháp điển điện tử (Ministry of Justice codification, phapdien.moj.gov.vn) via "
-        "diepxuan/diepxuan.github.io (van-ban/*.md)",
-        "licence": "Vietnamese legal normative documents are excluded from copyright protection "
-        "(Vietnam IP Law, Art. 15); public domain.",
-        "kind": "code",
-    },
-    "vn-underthesea-vlc": {
-        "source": "undertheseanlp/underthesea CP_Vietnamese-VLC (crawled from thuvienphapluat.vn)",
-        "licence": "Vietnamese legal normative documents are excluded from copyright protection "
-        "(Vietnam IP Law, Art. 15); public domain. Corpus redistributed by underthesea (Apache-2.0).",
-        "kind": "law",
-    },
-}
-_FALLBACK_PROVENANCE = {"source": "", "licence": "unknown", "kind": "law"}
-
-# "Điều 1.11.LQ.1." / "Điều 1.11.NĐ.1.1." / "Điều 4.1.TT.4.24a.": topic.subject.(LQ law | NĐ decree |
-# TT circular | …).article, then the period that ends the label.
-PHAP_DIEN_HEADING = re.compile(r"^([ \t]*Điều[ \t]+)(\d+(?:\.\d+)*\.[A-ZĐa-zđ]+(?:\.\d+[a-zđ]?)+)\.", re.M)
-# Placeholders start above any article number a law prints, so that a plain "Điều 36." quoted inside a
-# Pháp điển article is out of order and stays in the text of the article that quotes it.
-_PLACEHOLDER_BASE = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -92,139 +71,21 @@ class BulkParams:
             raise ValueError(
                 f"bulk.max_failed_fraction: expected a number in [0, 1], found {self.max_failed_fraction}"
             )
-        self.score_params()  # validates scorer, levels, batch size, attribution
+        if self.scorer not in ("model", "lexicon"):
+            raise ValueError(f"bulk.scorer: expected 'model' or 'lexicon', found {self.scorer!r}")
+        if self.scorer == "lexicon" and self.attribution == "tokens":
+            raise ValueError(
+                "bulk.attribution: expected occlusion or none with scorer: lexicon, found 'tokens'"
+            )
+        self.options()  # validates levels, batch size, attribution
 
-    def score_params(self) -> ScoreParams:
-        return ScoreParams(
-            scorer=self.scorer,
-            batch_size=self.batch_size,
-            levels=self.levels,
-            attribution=self.attribution,
-            device=self.device,
-            seed=self.seed,
-        )
+    def options(self) -> ScoringOptions:
+        """The scoring core's options (in-context units, as the score stage)."""
+        return ScoringOptions(levels=self.levels, batch_size=self.batch_size, attribution=self.attribution)
 
-    def segment_params(self) -> SegmentParams:
+    def segment_options(self) -> SegmentOptions:
         levels = tuple(lv for lv in LEVELS if lv in self.levels or lv == "article")
-        return SegmentParams(levels=levels)
-
-
-# --- reading archives ----------------------------------------------------------------------------
-
-
-def archive_name(path: str | Path) -> str:
-    name = Path(path).name
-    for suffix in (".tar.xz", ".tar.gz", ".tgz", ".tar"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
-
-
-def _slug(s: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", s.lower()).strip("-.") or "doc"
-
-
-def read_archive(path: str | Path) -> list[Document]:
-    """A tar of .txt files + MANIFEST.json → Documents (NFC, cleaned), in manifest order."""
-    name = archive_name(path)
-    prov = PROVENANCE.get(name, _FALLBACK_PROVENANCE)
-    files: dict[str, bytes] = {}
-    manifest: list[dict[str, Any]] | None = None
-    with tarfile.open(path) as tar:
-        for m in tar:
-            if not m.isfile():
-                continue
-            fh = tar.extractfile(m)
-            if fh is None:
-                continue
-            base = Path(m.name).name
-            if base == "MANIFEST.json":
-                manifest = json.loads(fh.read().decode("utf-8"))
-            elif base.endswith(".txt"):
-                files[base] = fh.read()
-    if manifest is None:
-        raise ValueError(f"{path}: no MANIFEST.json in the archive")
-    if not isinstance(manifest, list):
-        raise ValueError(f"{path}: MANIFEST.json expected a list of entries, found {type(manifest).__name__}")
-    docs = []
-    for i, entry in enumerate(manifest, 1):
-        fname = entry.get("file") if isinstance(entry, dict) else None
-        if not fname or fname not in files:
-            raise ValueError(f"{path}: MANIFEST.json entry {i} names {fname!r}, which is not in the archive")
-        try:
-            raw = files[fname].decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}: {fname}: not valid UTF-8 (offset {e.start})") from None
-        stem = Path(fname).stem
-        docs.append(
-            Document(
-                doc_id=f"{name}.{_slug(stem)}",
-                lang="vi",
-                title=str(entry.get("title") or stem),
-                jurisdiction="Viet Nam",
-                year=int(entry.get("year") or _year(stem) or 0),
-                kind=prov["kind"],
-                official=True,
-                licence=prov["licence"],
-                redistribute_text=True,
-                source=f"{prov['source']} ({entry.get('source_path') or fname})",
-                path=f"{path}#{fname}",
-                style="vn",
-                text=clean_text(raw, "vi"),
-            )
-        )
-    return docs
-
-
-def _year(stem: str) -> int | None:
-    m = re.search(r"(?<!\d)(19[4-9]\d|20[0-4]\d)(?!\d)", stem)
-    return int(m.group(1)) if m else None
-
-
-# --- segmenting, Pháp điển labels included ---------------------------------------------------------
-
-
-def map_phap_dien(text: str) -> tuple[str, dict[str, str]]:
-    """Replace Pháp điển article labels by same-length placeholders; return (text, placeholder → label)."""
-    mapping: dict[str, str] = {}
-
-    def repl(m: re.Match[str]) -> str:
-        num = str(_PLACEHOLDER_BASE + len(mapping))
-        label = m.group(2)
-        if len(num) > len(label):
-            raise SegmentError(f"Pháp điển label {label!r} is too short to map")
-        mapping[num] = label
-        return m.group(1) + num + " " * (len(label) - len(num)) + "."
-
-    return PHAP_DIEN_HEADING.sub(repl, text), mapping
-
-
-def segment_bulk(doc: Document, params: SegmentParams) -> tuple[list[Provision], list[str]]:
-    """A bulk document → its provisions (Pháp điển labels restored) and the segmenter's warnings."""
-    mapped, mapping = map_phap_dien(doc.text)
-    if not mapping:
-        seg = segment(doc, params)
-        return seg.provisions, seg.issues
-    seg = segment(dataclasses.replace(doc, text=mapped), params)
-    out = []
-    for p in seg.provisions:
-        art = mapping.get(p.article, p.article)
-        parent = None
-        if p.level == "clause" or (p.level == "point" and p.clause is None):
-            parent = provision_id(doc.doc_id, art)
-        elif p.level == "point":
-            parent = provision_id(doc.doc_id, art, p.clause)
-        # The placeholder only stood in the heading; the unit text is the original's.
-        out.append(
-            dataclasses.replace(
-                p,
-                article=art,
-                provision_id=provision_id(doc.doc_id, art, p.clause, p.point),
-                parent_id=parent,
-                text=doc.text[p.char_start : p.char_end],
-            )
-        )
-    return out, seg.issues
+        return SegmentOptions(levels=levels)
 
 
 # --- chunks --------------------------------------------------------------------------------------
@@ -259,7 +120,7 @@ def score_chunk(
     report = []
     for d in docs:
         try:
-            provs, issues = segment_bulk(d, params.segment_params())
+            provs, issues = segment_bulk(d, params.segment_options())
         except SegmentError as e:
             report.append({"doc_id": d.doc_id, "status": "failed", "reason": str(e)})
             log.warning("%s: %s", d.doc_id, e)
@@ -275,7 +136,7 @@ def score_chunk(
                 "warnings": len(issues),
             }
         )
-    scored = _score_provisions(rows, scorer, lexicon, params.score_params()) if rows else []
+    scored = score_provisions(rows, scorer, lexicon, params.options()) if rows else []
     return scored, report
 
 
@@ -288,7 +149,6 @@ def run(
     scorer: Scorer | None = None,
 ) -> dict[str, Any]:
     """Score every archive chunk by chunk into ``out_dir``; skip chunks already done; return counts."""
-    from pipeline.lexicon import Lexicon
     from pipeline.seed import seed_everything
 
     seed_everything(params.seed)
@@ -303,11 +163,8 @@ def run(
         scorer = LexiconScorer(lexicon)
         version = scorer.version
     else:
-        if not Path(model_dir).is_dir():
-            raise FileNotFoundError(
-                f"{model_dir}: classifier directory not found (or set bulk.scorer: lexicon)"
-            )
-        version = model_version(model_dir)  # the model itself is loaded only if a chunk needs it
+        # the model itself is loaded only if a chunk needs it
+        version = read_model_dir(model_dir).model_version
     out_dir = Path(out_dir)
     counts: dict[str, Any] = {
         "chunks": 0,
@@ -336,11 +193,7 @@ def run(
                 continue
             if scorer is None:
                 scorer = load_scorer(
-                    params.scorer,
-                    model_dir,
-                    lexicon_path or DEFAULT_LEXICON,
-                    params.device,
-                    batch_size=params.batch_size,
+                    params.scorer, model_dir, lexicon, params.device, batch_size=params.batch_size
                 )
             rows, chunk_report = score_chunk(chunk, scorer, params, lexicon)
             table = to_table(rows, SCORES_SCHEMA)
@@ -374,23 +227,20 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad bulk", description=__doc__.splitlines()[0])
-    ap.add_argument("archives", nargs="*", default=list(DEFAULT_ARCHIVES))
-    ap.add_argument("--out", default="data/bulk")
-    ap.add_argument("--model", default="models/classifier")
-    ap.add_argument("--lexicon", default=DEFAULT_LEXICON)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    def extra(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("archives", nargs="*", default=list(DEFAULT_ARCHIVES))
+
+    paths = {"out": "data/bulk", "model": "models/classifier", "lexicon": DEFAULT_LEXICON}
+    args = stage.arguments("overbroad bulk", __doc__, paths, argv, extra)
     params = load_params(BulkParams, "bulk", args.params)
-    try:
-        counts = run(args.archives, args.out, params, args.model, args.lexicon)
-    except (FileNotFoundError, ValueError, RuntimeError, tarfile.TarError) as e:
-        log.error("bulk: %s", e)
-        return 2
-    log.info("bulk: %s", counts)
-    return 0
+    return stage.execute(
+        "bulk",
+        lambda: run(args.archives, args.out, params, args.model, args.lexicon),
+        errors=(tarfile.TarError,),
+    )
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["bulk", *sys.argv[1:]]))

@@ -18,10 +18,10 @@ shares, largest disagreements, timings; not a DVC metric) and the model card.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,27 +34,22 @@ import pyarrow.parquet as pq
 import torch
 from tqdm.auto import tqdm
 
+from pipeline import stage
 from pipeline.baselines import embedding_probs, lexicon_probs, tfidf_probs
-from pipeline.calibrate import METHODS, THRESHOLDS, cross_calibrate, fit_by_lang
 from pipeline.folds import check_folds, document_groups, grouped_folds
-from pipeline.frozen_heads import HeadsFit, WindowVectors, average_heads, fit_heads, predict_heads
-from pipeline.io import atomic_path, read_jsonl, write_json, write_parquet
+from pipeline.inputs import read_gold as read_gold_labels
+from pipeline.io import atomic_path, write_json, write_parquet
 from pipeline.lexicon import Lexicon
-from pipeline.metrics import ece
-from pipeline.model import (
-    FLAG_CUT,
-    Calibration,
-    Classifier,
-    LexiconFeatures,
-    WindowSpec,
-    binary_macro_f1,
-    length_buckets,
-    make_windows,
-    mean_pool,
-    pad_batch,
-)
+from pipeline.metrics import binary_macro_f1, ece
+from pipeline.nn.calibration import FLAG_CUT, Calibration
+from pipeline.nn.classifier import Classifier
+from pipeline.nn.features import LexiconFeatures
+from pipeline.nn.frozen_heads import HeadsFit, WindowVectors, average_heads, fit_heads, predict_heads
+from pipeline.nn.heads import mean_pool
+from pipeline.nn.oof_calibration import METHODS, THRESHOLDS, cross_calibrate, fit_by_lang
+from pipeline.nn.precision import PRECISIONS
+from pipeline.nn.windows import WindowSpec, length_buckets, make_windows, pad_batch
 from pipeline.params import from_dict, read_params
-from pipeline.precision import PRECISIONS
 from pipeline.schema import DIMENSIONS, LANGS, PROVISIONS_SCHEMA, validate_frame
 from pipeline.seed import seed_everything
 
@@ -184,22 +179,9 @@ def article_text(text: str, heading: str | None, use_heading: bool) -> str:
 
 
 def read_gold(path: str | Path) -> pd.DataFrame:
-    """gold.jsonl → provision_id, doc_id, lang and the two levels (checked), one row per label."""
-    rows = read_jsonl(path)
-    for i, r in enumerate(rows, 1):
-        for k in ("provision_id", "doc_id", "lang", *DIMENSIONS):
-            if k not in r:
-                raise ValueError(f"{path}: record {i}: expected field {k!r}, found {sorted(r)}")
-        for d in DIMENSIONS:
-            if not isinstance(r[d], int) or not 0 <= r[d] <= 3:
-                raise ValueError(
-                    f"{path}: record {i} ({r['provision_id']}): {d} expected 0..3, found {r[d]!r}"
-                )
-    df = pd.DataFrame(rows, columns=["provision_id", "doc_id", "lang", *DIMENSIONS])
-    dup = df["provision_id"][df["provision_id"].duplicated()].tolist()
-    if dup:
-        raise ValueError(f"{path}: expected one label per provision, found duplicates {dup[:5]}")
-    return df
+    """gold.jsonl (through the one gold reader) → provision_id, doc_id, lang and the two levels."""
+    cols = ["provision_id", "doc_id", "lang", *DIMENSIONS]
+    return pd.DataFrame([{k: getattr(g, k) for k in cols} for g in read_gold_labels(path)], columns=cols)
 
 
 def gold_articles(
@@ -242,7 +224,7 @@ def encode_windows(
     for b in tqdm(length_buckets([len(s) for s in seqs], batch_size), desc="encode", unit="batch"):
         ids, mask = pad_batch([seqs[i] for i in b], pad)
         ids, mask = ids.to(clf.device), mask.to(clf.device)
-        vec[b] = mean_pool(clf.encoder_states(ids, mask), mask).cpu().numpy()
+        vec[b] = mean_pool(clf.encode(ids, mask), mask).cpu().numpy()
     lex = (
         clf.lexicon_features.window_features(texts, langs, windows).astype(np.float32)
         if clf.lexicon_features is not None
@@ -780,38 +762,45 @@ Readings of these (model wrong / label wrong / codebook unclear) are in docs/fla
 """
 
 
+PATHS = {
+    "provisions": "data/provisions.parquet",
+    "gold_bulk": "data/gold_bulk_provisions.parquet",
+    "documents": "data/documents.parquet",
+    "gold": "corpora/annotations/gold.jsonl",
+    "lexicon": "corpora/lexicon/lexicon.yaml",
+    "base": "models/base",
+    "out": "models/classifier",
+    "predictions": "data/cv_predictions.parquet",
+    "vectors": "data/gold_vectors.parquet",
+    "detail": "metrics/cv.json",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad cv", description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--provisions", nargs="+", default=["data/provisions.parquet", "data/gold_bulk_provisions.parquet"]
-    )
-    ap.add_argument("--documents", default="data/documents.parquet")
-    ap.add_argument("--gold", default="corpora/annotations/gold.jsonl")
-    ap.add_argument("--lexicon", default="corpora/lexicon/lexicon.yaml")
-    ap.add_argument("--base", default="models/base")
-    ap.add_argument("--out", default="models/classifier")
-    ap.add_argument("--predictions", default="data/cv_predictions.parquet")
-    ap.add_argument("--vectors", default="data/gold_vectors.parquet")
-    ap.add_argument("--detail", default="metrics/cv.json")
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = stage.arguments("overbroad cv", __doc__, PATHS, argv)
     params = load_cv_params(args.params)
-    d = run(
-        args.provisions,
-        args.documents,
-        args.gold,
-        args.lexicon,
-        args.base,
-        args.out,
-        args.predictions,
-        args.vectors,
-        args.detail,
-        params,
-    )
-    print(json.dumps({k: d[k] for k in ("seconds", "model_version", "articles", "calibration_method")}))
-    return 0
+
+    def go() -> dict[str, Any]:
+        d = run(
+            [args.provisions, args.gold_bulk],
+            args.documents,
+            args.gold,
+            args.lexicon,
+            args.base,
+            args.out,
+            args.predictions,
+            args.vectors,
+            args.detail,
+            params,
+        )
+        out = {k: d[k] for k in ("seconds", "model_version", "articles", "calibration_method")}
+        print(json.dumps(out))
+        return out
+
+    return stage.execute("cv", go)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["cv", *sys.argv[1:]]))

@@ -10,8 +10,8 @@ confusion matrices, reliability diagrams and precision-recall curves (PNG, and C
 
 from __future__ import annotations
 
-import argparse
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipeline import stage
+from pipeline.inputs import read_table
 from pipeline.io import atomic_path, write_json
 from pipeline.metrics import agreement, confusion, flag_metrics, pr_curve, reliability
 from pipeline.params import load_params
-from pipeline.schema import DIMENSIONS, LANGS
+from pipeline.schema import ALIGNMENTS_SCHEMA, DIMENSIONS, LANGS, PREDICTIONS_SCHEMA, SCORES_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -52,26 +54,9 @@ class EvaluateParams:
             raise ValueError(f"evaluate.n_bins: expected 2..100, found {self.n_bins}")
 
 
-PRED_COLUMNS = (
-    "setting",
-    "system",
-    "provision_id",
-    "lang",
-    "split",
-    "dimension",
-    "prob",
-    "level",
-    "flag",
-    "gold",
-)
-
-
 def read_predictions(path: str | Path) -> pd.DataFrame:
-    df = pq.read_table(path).to_pandas()
-    missing = [c for c in PRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: expected columns {list(PRED_COLUMNS)}, missing {missing}")
-    return df
+    """data/gold_predictions.parquet, checked against PREDICTIONS_SCHEMA."""
+    return read_table(path, PREDICTIONS_SCHEMA, "gold predictions").to_pandas()
 
 
 def system_table(
@@ -460,13 +445,15 @@ def run(
         raise ValueError(f"{predictions_path}: no model predictions on the {params.split} split")
     scores = None
     if scores_path and Path(scores_path).exists():
-        scores = pq.read_table(
+        scores = read_table(
             scores_path,
+            SCORES_SCHEMA,
+            "scores",
             columns=["provision_id", "level", "vagueness", "speech_risk", "vague_flag", "speech_flag"],
         ).to_pandas()
         scores = scores[scores["level"] == "article"]
     alignments = (
-        pq.read_table(alignments_path).to_pandas()
+        read_table(alignments_path, ALIGNMENTS_SCHEMA, "alignments").to_pandas()
         if alignments_path and Path(alignments_path).exists()
         else None
     )
@@ -500,22 +487,29 @@ def run(
     return {"systems": len(table), "plots": n_plots, "predictions": len(preds)}
 
 
+PATHS = {
+    "predictions": "data/gold_predictions.parquet",
+    "cv": "data/cv_predictions.parquet",  # the cv stage's out-of-fold predictions (the `cv` section)
+    "scores": "data/scores.parquet",
+    "alignments": "data/alignments.parquet",
+    "out": "metrics/eval.json",
+    "extra": "metrics/eval_extra.json",
+    "plots": "plots/eval",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad evaluate", description=__doc__.splitlines()[0])
-    ap.add_argument("--predictions", default="data/gold_predictions.parquet")
-    ap.add_argument("--scores", default="data/scores.parquet")
-    ap.add_argument("--alignments", default="data/alignments.parquet")
-    ap.add_argument("--out", default="metrics/eval.json")
-    ap.add_argument("--extra", default="metrics/eval_extra.json")
-    ap.add_argument("--plots", default="plots")
-    ap.add_argument("--cv", default=None, help="the cv stage's out-of-fold predictions")
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = stage.arguments("overbroad evaluate", __doc__, PATHS, argv)
     params = load_params(EvaluateParams, "evaluate", args.params)
-    run(args.predictions, args.out, args.extra, args.plots, params, args.scores, args.alignments, args.cv)
-    return 0
+    return stage.execute(
+        "evaluate",
+        lambda: run(
+            args.predictions, args.out, args.extra, args.plots, params, args.scores, args.alignments, args.cv
+        ),
+    )
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["evaluate", *sys.argv[1:]]))

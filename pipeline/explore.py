@@ -1,15 +1,13 @@
-"""What the notebooks show, as functions: load a run's outputs, tabulate, highlight, plot.
+"""Notebook helpers: what the notebooks show, as functions: load a run's outputs, tabulate, highlight,
+plot. Not a stage (the explore_plots stage, pipeline.explore_plots, writes the DVC plots from these).
 
 The notebooks in notebooks/ stay thin and call these. Every table that carries a number also
 carries the provision ids behind it, so a researcher can cite the number and check it.
-
-    outputs()                       paths of a run (OVERBROAD_RUN_DIR, else the repository root)
-    python -m pipeline.explore plots --out plots/explore   CSV data for the `plots:` of dvc.yaml
+``outputs()`` finds a run's paths ($OVERBROAD_RUN_DIR, else the repository root).
 """
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import html
 import json
@@ -23,10 +21,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
-import yaml
 
-from pipeline.io import atomic_path
+from pipeline import metrics
+from pipeline.inputs import read_gold, read_table
+from pipeline.params import read_params
+from pipeline.render import COLOURS, highlight, legend
 from pipeline.schema import (
     ALIGNMENTS_SCHEMA,
     CATEGORIES,
@@ -34,7 +33,6 @@ from pipeline.schema import (
     DOCUMENTS_SCHEMA,
     PROVISIONS_SCHEMA,
     SCORES_SCHEMA,
-    validate_frame,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,6 @@ RUN_DIR_ENV = "OVERBROAD_RUN_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FLAG = {"vagueness": "vague_flag", "speech_risk": "speech_flag"}
 LEVEL = {"vagueness": "vagueness_level", "speech_risk": "speech_risk_level"}
-COLOURS = {"vagueness": "#f6c85f", "speech_risk": "#e8797a"}  # evidence highlight per dimension
 LANG_COLOURS = {"vi": "#d62728", "en": "#1f77b4"}
 
 
@@ -121,9 +118,7 @@ def outputs(root: str | Path | None = None) -> Outputs:
 
 
 def _read(path: Path, schema: Any, what: str) -> pd.DataFrame:
-    table = pq.read_table(path)
-    validate_frame(table, schema, f"{what} ({path})")
-    return table.to_pandas()
+    return read_table(path, schema, what).to_pandas()
 
 
 def load_documents(out: Outputs, with_text: bool = True) -> pd.DataFrame:
@@ -155,13 +150,13 @@ def normalise_evidence(ev: Any) -> list[dict[str, Any]]:
 
 
 def load_gold(out: Outputs) -> pd.DataFrame:
-    """Gold labels, one row per article; empty (with the columns) when gold.jsonl is not built yet."""
+    """Gold labels (the one gold reader), one row per article; empty, with the columns, before gold build."""
     cols = ["provision_id", "doc_id", "lang", "vagueness", "speech_risk", "evidence", "rationale", "method"]
+    extra = ["annotator", "first_pass", "adjudication"]
     if not out.gold.exists():
         log.warning("%s: not found; no gold labels to compare with", out.gold)
-        return pd.DataFrame(columns=cols)
-    rows = [json.loads(line) for line in out.gold.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return pd.DataFrame(rows).reindex(columns=cols + ["annotator", "first_pass", "adjudication"])
+        return pd.DataFrame(columns=cols + extra)
+    return pd.DataFrame([g.to_dict() for g in read_gold(out.gold)]).reindex(columns=cols + extra)
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -172,7 +167,7 @@ def splits(out: Outputs) -> dict[str, str]:
     """doc_id → the gold split it belongs to (params.yaml base.splits)."""
     if not out.params.exists():
         return {}
-    base = (yaml.safe_load(out.params.read_text(encoding="utf-8")) or {}).get("base") or {}
+    base = read_params(out.params).get("base") or {}
     return {doc: split for split, docs in (base.get("splits") or {}).items() for doc in docs or ()}
 
 
@@ -286,33 +281,8 @@ def _short(pid: str) -> str:
 
 
 def highlight_html(text: str | None, evidence: Iterable[dict[str, Any]], dimension: str | None = None) -> str:
-    """Provision text as HTML with its evidence spans marked (colour per dimension, category on hover).
-
-    Overlapping spans are cut at every boundary, so each piece shows all the evidence covering it.
-    Text withheld by its licence (``None``) is said to be so.
-    """
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return "<em>text not redistributable (manifest: redistribute_text: false)</em>"
-    spans = [
-        e
-        for e in evidence
-        if (dimension is None or e["dimension"] == dimension) and 0 <= e["start"] < e["end"] <= len(text)
-    ]
-    cuts = sorted({0, len(text), *(e["start"] for e in spans), *(e["end"] for e in spans)})
-    parts = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        piece = html.escape(text[a:b]).replace("\n", "<br>")
-        cover = [e for e in spans if e["start"] <= a and b <= e["end"]]
-        if not cover:
-            parts.append(piece)
-            continue
-        dims = sorted({e["dimension"] for e in cover})
-        colour = COLOURS[dims[0]] if len(dims) == 1 else "#c39bd3"  # both dimensions: purple
-        tip = html.escape(
-            "; ".join(f"{e['dimension']}: {e['category']} ({e['source']})" for e in cover), quote=True
-        )
-        parts.append(f'<mark style="background:{colour}" title="{tip}">{piece}</mark>')
-    return "".join(parts)
+    """Provision text as HTML with its evidence spans marked (pipeline.render.highlight, colours inline)."""
+    return str(highlight(text, evidence, dimension, inline=True))
 
 
 def provision_card(row: pd.Series | dict[str, Any], dimension: str | None = None) -> str:
@@ -335,15 +305,13 @@ def provision_card(row: pd.Series | dict[str, Any], dimension: str | None = None
         f"<div>vagueness {r['vagueness']:.2f} (level {r['vagueness_level']}) · "
         f"speech risk {r['speech_risk']:.2f} (level {r['speech_risk_level']}) {flags}</div>"
         f"<div style='font-size:90%;color:#555'>{html.escape(', '.join(cats)) or 'no evidence'}</div>"
-        f"<div style='margin-top:4px'>{highlight_html(r['text'], r['evidence'], dimension)}</div></div>"
+        "<div style='margin-top:4px;white-space:pre-wrap'>"
+        f"{highlight_html(r['text'], r['evidence'], dimension)}</div></div>"
     )
 
 
 def legend_html() -> str:
-    return (
-        " ".join(f'<mark style="background:{c}">{d}</mark>' for d, c in COLOURS.items())
-        + ' <mark style="background:#c39bd3">both</mark>'
-    )
+    return str(legend())
 
 
 def top_provisions(
@@ -445,7 +413,8 @@ def side_by_side_html(pairs: pd.DataFrame, dimension: str | None = None) -> str:
                 + f"vagueness {r[f'{side}_vagueness']:.2f} · speech risk {r[f'{side}_speech_risk']:.2f}"
             )
             body = highlight_html(r[f"{side}_text"], r[f"{side}_evidence"], dimension)
-            cells.append(f'<td style="vertical-align:top;text-align:left;width:50%">{head}<hr>{body}</td>')
+            style = "vertical-align:top;text-align:left;width:50%;white-space:pre-wrap"
+            cells.append(f'<td style="{style}">{head}<hr>{body}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (
         '<table style="border-collapse:collapse"><tr><th>Tiếng Việt (original)</th>'
@@ -496,18 +465,21 @@ def disagreements(scores: pd.DataFrame, gold: pd.DataFrame, dimension: str, min_
 def confusion(scores: pd.DataFrame, gold: pd.DataFrame, dimension: str) -> pd.DataFrame:
     """Gold level (rows) × predicted level (columns), counts of articles, all four levels shown."""
     m = model_vs_gold(scores, gold)
-    t = pd.crosstab(m[f"gold_{dimension}"].astype(int), m[LEVEL[dimension]].astype(int))
-    t = t.reindex(index=range(4), columns=range(4), fill_value=0)
+    levels = list(range(4))
+    counts = metrics.confusion(
+        m[f"gold_{dimension}"].astype(int).to_numpy(), m[LEVEL[dimension]].astype(int).to_numpy(), levels
+    )
+    t = pd.DataFrame(counts, index=levels, columns=levels)
     t.index.name, t.columns.name = f"gold {dimension}", f"predicted {dimension}"
     return t
 
 
 def reliability(scores: pd.DataFrame, gold: pd.DataFrame, dimension: str, bins: int = 5) -> pd.DataFrame:
-    """Calibration table: per probability bin, mean predicted probability vs share of gold level ≥ 2."""
+    """Calibration table: per probability bin (metrics.bin_index), mean predicted probability vs share of
+    gold level ≥ 2, with the provisions behind each bin."""
     m = model_vs_gold(scores, gold)
-    edges = np.linspace(0, 1, bins + 1)
     m = m.assign(
-        bin=np.clip(np.digitize(m[dimension], edges[1:-1]), 0, bins - 1), positive=m[f"gold_{dimension}"] >= 2
+        bin=metrics.bin_index(m[dimension].to_numpy(dtype=float), bins), positive=m[f"gold_{dimension}"] >= 2
     )
     t = m.groupby("bin").agg(
         predicted=(dimension, "mean"),
@@ -516,7 +488,7 @@ def reliability(scores: pd.DataFrame, gold: pd.DataFrame, dimension: str, bins: 
         provision_ids=("provision_id", lambda s: " ".join(sorted(s))),
     )
     t.insert(0, "dimension", dimension)
-    t.insert(1, "bin_low", edges[t.index].round(3))
+    t.insert(1, "bin_low", (t.index.to_numpy() / bins).round(3))
     t[["predicted", "observed"]] = t[["predicted", "observed"]].astype(float).round(3)
     return t.reset_index(drop=True)
 
@@ -804,59 +776,3 @@ def plot_summary(summary: pd.DataFrame) -> Any:
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
-
-
-# ---------------------------------------------------------------- DVC plots
-
-
-PLOT_FILES = (
-    "law_category_provisions.csv",
-    "law_categories.csv",
-    "law_summary.csv",
-    *(f"reliability_{d}.csv" for d in DIMENSIONS),  # one file per dimension: one curve per DVC plot
-)
-
-
-def write_plots(
-    scores: pd.DataFrame, documents: pd.DataFrame, gold: pd.DataFrame, out_dir: str | Path
-) -> dict[str, int]:
-    """The data of the figures that matter, as CSV for `dvc plots`; returns rows written per file."""
-    out_dir = Path(out_dir)
-    ev = evidence_table(articles(scores)).drop_duplicates(["provision_id", "category"])
-    tables = {
-        # one row per (law, category, article): `template: confusion` (x category, y law) is the heat map
-        "law_category_provisions.csv": ev.rename(columns={"doc_id": "law"})[
-            ["law", "dimension", "category", "provision_id"]
-        ].sort_values(["law", "category", "provision_id"]),
-        "law_categories.csv": category_long(scores).rename(columns={"doc_id": "law"}),
-        "law_summary.csv": summary_table(scores, documents).rename(columns={"doc_id": "law"}),
-        **{
-            f"reliability_{d}.csv": reliability(scores, gold, d)
-            if not gold.empty
-            else pd.DataFrame(columns=["dimension", "bin_low", "predicted", "observed", "n", "provision_ids"])
-            for d in DIMENSIONS
-        },
-    }
-    counts = {}
-    for name, df in tables.items():
-        with atomic_path(out_dir / name) as tmp:
-            df.to_csv(tmp, index=False)
-        counts[name] = len(df)
-    return counts
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad explore", description="Write the CSV data of the DVC plots.")
-    ap.add_argument("action", choices=["plots"])
-    ap.add_argument("--root", default=None, help=f"run directory (default: ${RUN_DIR_ENV} or the repository)")
-    ap.add_argument("--out", default="plots/explore")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    out = outputs(args.root)
-    counts = write_plots(load_scores(out), load_documents(out, with_text=False), load_gold(out), args.out)
-    log.info("explore plots: %s", counts)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -12,8 +12,10 @@ comes from an annotator's file or from an adjudication record, and each record s
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,50 +24,16 @@ import numpy as np
 import pyarrow.parquet as pq
 from sklearn.metrics import cohen_kappa_score
 
+from pipeline import stage
+from pipeline.archives import archive_name, read_archive, segment_bulk
+from pipeline.inputs import GoldError, check_gold_record, read_gold
 from pipeline.io import read_jsonl, write_json, write_jsonl
-from pipeline.schema import CATEGORIES, DIMENSIONS, LANGS
+from pipeline.schema import DIMENSIONS, LANGS
+from pipeline.segmenter import SegmentOptions
 
 log = logging.getLogger(__name__)
 
 ANNOTATIONS = Path("corpora/annotations")
-REQUIRED = (
-    "provision_id",
-    "doc_id",
-    "lang",
-    "vagueness",
-    "speech_risk",
-    "rationale",
-    "annotator",
-    "date",
-    "method",
-)
-METHODS = ("manual", "adjudicated")
-
-
-class GoldError(ValueError):
-    """The gold set or an annotation file is malformed; the message names the file and record."""
-
-
-def check_record(r: dict[str, Any], where: str) -> None:
-    """Raise GoldError unless ``r`` is a well-formed label record (evidence as quotes or spans)."""
-    missing = [k for k in REQUIRED if k not in r]
-    if missing:
-        raise GoldError(f"{where}: missing field(s) {missing}")
-    if r["lang"] not in LANGS:
-        raise GoldError(f"{where}: lang expected one of {LANGS}, found {r['lang']!r}")
-    if not r["provision_id"].startswith(f"{r['doc_id']}/art-"):
-        raise GoldError(f"{where}: provision_id {r['provision_id']!r} is not an article of {r['doc_id']!r}")
-    for d in DIMENSIONS:
-        if not isinstance(r[d], int) or isinstance(r[d], bool) or not 0 <= r[d] <= 3:
-            raise GoldError(f"{where}: {d} expected an integer 0..3, found {r[d]!r}")
-    if r["method"] not in METHODS:
-        raise GoldError(f"{where}: method expected one of {METHODS}, found {r['method']!r}")
-    for i, ev in enumerate(r.get("evidence") or []):
-        d = ev.get("dimension")
-        if d not in DIMENSIONS:
-            raise GoldError(f"{where}: evidence {i}: dimension expected one of {DIMENSIONS}, found {d!r}")
-        if ev.get("category") not in CATEGORIES[d]:
-            raise GoldError(f"{where}: evidence {i}: category {ev.get('category')!r} is not a {d} category")
 
 
 def anchor(quote: str, text: str, taken: list[tuple[int, int]] | None = None) -> tuple[int, int] | None:
@@ -98,7 +66,12 @@ def build(
     ``supplements`` add evidence quotes (never labels) to a first-pass record whose quotable words were
     missing from the annotator's view of the article.
     """
-    adj = {a["provision_id"]: a for a in adjudications}
+    # An article may be adjudicated more than once (a disagreement, then a re-judgement under a later
+    # codebook version): the last adjudication holds and the earlier ones stay on the record.
+    adj_all: dict[str, list[dict[str, Any]]] = {}
+    for a in adjudications:
+        adj_all.setdefault(a["provision_id"], []).append(a)
+    adj = {pid: rows[-1] for pid, rows in adj_all.items()}
     extra: dict[str, list[dict[str, Any]]] = {}
     for s in supplements or []:
         extra.setdefault(s["provision_id"], []).extend(
@@ -151,6 +124,13 @@ def build(
                 adjudication=a["reason"],
                 adjudicator=a["adjudicator"],
             )
+            if "codebook" in a:
+                rec["codebook"] = a["codebook"]
+            if len(adj_all[pid]) > 1:
+                rec["earlier_adjudications"] = [
+                    {k: e[k] for k in ("vagueness", "speech_risk", "reason", "adjudicator", "date") if k in e}
+                    for e in adj_all[pid][:-1]
+                ]
             counts["adjudicated"] += 1
             counts["adjudicated_changed"] += int(rec["first_pass"] != {d: a[d] for d in DIMENSIONS})
         out.append(rec)
@@ -161,6 +141,55 @@ def build(
     if unused:
         raise GoldError(f"adjudications for ids with no first-pass label: {sorted(unused)[:5]}")
     return out, dict(counts)
+
+
+def apply_reviews(
+    gold: list[dict[str, Any]], reviews: list[dict[str, Any]], texts: dict[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Merge human reviews (corpora/annotations/review/) into the gold records, oldest review first.
+
+    A human review overrides the label; the record keeps every earlier judgement in ``history`` (the
+    first-pass or adjudicated label, then any earlier review), so a citation can show who said what.
+    A reviewed article that had no gold label becomes a new record.
+    """
+    by_id = {r["provision_id"]: r for r in gold}
+    order = [r["provision_id"] for r in gold]
+    counts: Counter[str] = Counter()
+    for i, rv in enumerate(sorted(reviews, key=lambda r: (r["date"], r["annotator"])), 1):
+        check_gold_record(rv, f"review {i} ({rv.get('provision_id')})")
+        pid = rv["provision_id"]
+        if pid not in texts:
+            raise GoldError(f"review {i}: {pid} is not an article of the provisions")
+        for ev in rv.get("evidence") or []:
+            if texts[pid][ev["start"] : ev["end"]] != ev["text"]:
+                raise GoldError(
+                    f"review {i}: evidence {ev['start']}:{ev['end']} does not slice to {ev['text']!r}"
+                )
+        new = {k: rv[k] for k in ("provision_id", "doc_id", "lang", "vagueness", "speech_risk")}
+        new.update(
+            evidence=list(rv.get("evidence") or []),
+            rationale=rv["rationale"],
+            annotator=rv["annotator"],
+            date=rv["date"],
+            method="human_review",
+        )
+        if "source" in rv:
+            new["review_source"] = rv["source"]
+        old = by_id.get(pid)
+        if old is None:
+            new["history"] = []
+            order.append(pid)
+            counts["reviewed_new"] += 1
+        else:
+            earlier = {k: v for k, v in old.items() if k != "history"}
+            new["history"] = [*old.get("history", []), earlier]
+            if evidence_missing := not new["evidence"]:
+                new["evidence"] = old["evidence"]
+            counts["reviewed_changed"] += int(any(old[d] != new[d] for d in DIMENSIONS))
+            counts["reviewed_evidence_kept"] += int(evidence_missing)
+        by_id[pid] = new
+        counts["reviews"] += 1
+    return [by_id[p] for p in order], dict(counts)
 
 
 def agreement(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict[str, Any]:
@@ -205,9 +234,47 @@ def load_pass(folder: Path) -> list[dict[str, Any]]:
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
         for i, r in enumerate(read_jsonl(path), 1):
-            check_record(r, f"{path}: record {i}")
+            check_gold_record(r, f"{path}: record {i}")
             rows.append(r)
     return rows
+
+
+def load_reviews(folder: Path) -> list[dict[str, Any]]:
+    """Human reviews imported from Label Studio (``overbroad review import``)."""
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        for i, r in enumerate(read_jsonl(path), 1):
+            check_gold_record(r, f"{path}: record {i}")
+            if r["method"] != "human_review":
+                raise GoldError(f"{path}: record {i}: method expected 'human_review', found {r['method']!r}")
+            rows.append(r)
+    return rows
+
+
+def bulk_article_texts(archives: list[str | Path], doc_ids: set[str]) -> dict[str, str]:
+    """Article texts of the bulk documents (corpora/bulk) that carry gold labels.
+
+    The bulk corpora are outside the default pipeline, so their articles are not in
+    data/provisions.parquet; they are cut here by the same code as the bulk pipeline (same ids). An
+    article's text does not depend on the levels segmented below it, so the segmenter's defaults do.
+    """
+    params = SegmentOptions()
+    texts: dict[str, str] = {}
+    for archive in archives:
+        wanted = {d for d in doc_ids if d.startswith(f"{archive_name(archive)}.")}
+        if not wanted:
+            continue
+        found = set()
+        for doc in read_archive(archive):
+            if doc.doc_id in wanted:
+                found.add(doc.doc_id)
+                provisions, _ = segment_bulk(doc, params)
+                texts.update((p.provision_id, p.text) for p in provisions if p.level == "article")
+        if missing := wanted - found:
+            raise GoldError(
+                f"{archive}: gold labels name documents not in the archive: {sorted(missing)[:5]}"
+            )
+    return texts
 
 
 def article_texts(provisions_path: str | Path) -> dict[str, str]:
@@ -220,7 +287,7 @@ def validate(gold: list[dict[str, Any]], texts: dict[str, str], where: str = "go
     """Every id is an article of the provisions and every evidence span slices to its text."""
     seen = set()
     for i, r in enumerate(gold, 1):
-        check_record(r, f"{where}: record {i}")
+        check_gold_record(r, f"{where}: record {i}")
         pid = r["provision_id"]
         if pid in seen:
             raise GoldError(f"{where}: record {i}: duplicate provision_id {pid}")
@@ -250,33 +317,65 @@ def distribution(gold: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad gold", description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=["build", "check"])
-    ap.add_argument("--annotations", default=str(ANNOTATIONS))
-    ap.add_argument("--provisions", default="data/provisions.parquet")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    def extra(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("action", choices=["build", "check"])
+        ap.add_argument(
+            "--bulk",
+            nargs="*",
+            default=["corpora/bulk/vn-phap-dien.tar.xz", "corpora/bulk/vn-underthesea-vlc.tar.xz"],
+            help="bulk archives whose labelled documents are segmented for their article texts",
+        )
+
+    paths = {"annotations": str(ANNOTATIONS), "provisions": "data/provisions.parquet"}
+    args = stage.arguments("overbroad gold", __doc__, paths, argv, extra, params=False)
+    return stage.execute("gold", lambda: (check if args.action == "check" else build_files)(args))
+
+
+def check(args: argparse.Namespace) -> dict[str, int]:
+    """``overbroad gold check``: gold.jsonl read by the one gold reader, then checked against the texts."""
+    path = Path(args.annotations) / "gold.jsonl"
+    gold = [g.to_dict() for g in read_gold(path)]
+    texts = article_texts(args.provisions) | bulk_article_texts(
+        args.bulk, {g["doc_id"] for g in gold}, args.params
+    )
+    validate(gold, texts, str(path))
+    return {"labels": len(gold)}
+
+
+def build_files(args: argparse.Namespace) -> dict[str, int]:
+    """``overbroad gold build``: pass 1 + adjudications + supplements → gold.jsonl and agreement.json."""
     root = Path(args.annotations)
     texts = article_texts(args.provisions)
-    if args.action == "check":
-        gold = read_jsonl(root / "gold.jsonl")
-        validate(gold, texts, str(root / "gold.jsonl"))
-        log.info("gold: %d labels valid", len(gold))
-        return 0
     pass1 = load_pass(root / "pass1")
     pass2 = load_pass(root / "pass2")
+    texts |= bulk_article_texts(args.bulk, {r["doc_id"] for r in pass1})
     adj_path = root / "adjudication.jsonl"
     adjudications = read_jsonl(adj_path) if adj_path.exists() else []
     sup_path = root / "evidence_supplement.jsonl"
     supplements = read_jsonl(sup_path) if sup_path.exists() else []
     gold, counts = build(pass1, adjudications, texts, supplements)
+    reviews = load_reviews(root / "review")
+    gold, review_counts = apply_reviews(gold, reviews, texts)
+    counts.update(review_counts)
     validate(gold, texts)
     write_jsonl(gold, root / "gold.jsonl")
-    report = {"counts": counts, "agreement": agreement(pass1, pass2), "distribution": distribution(gold)}
+    v2 = [r for r in pass2 if str(r.get("batch", "")).startswith("v2")]
+    report = {
+        "counts": counts,
+        "agreement": agreement(pass1, pass2),
+        # the blind second pass of the gold v2 batches alone (15 % of the labels added in v2)
+        "agreement_v2": agreement(pass1, v2),
+        "distribution": distribution(gold),
+    }
+    if (root / "agreement.json").exists():
+        previous = json.loads((root / "agreement.json").read_text(encoding="utf-8"))
+        if "review" in previous:
+            report["review"] = previous["review"]
     write_json(report, root / "agreement.json")
-    log.info("gold: %s", counts)
-    return 0
+    return counts
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["gold", *sys.argv[1:]]))

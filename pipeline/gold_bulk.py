@@ -4,24 +4,25 @@ Gold labels may name articles of the bulk Vietnamese corpora (corpora/bulk/*.tar
 documents are not in the default pipeline's data/provisions.parquet: their ids are
 ``<archive>.<slug>/art-<n>`` (for example ``vn-underthesea-vlc.<slug>/art-12``), the ids the bulk
 scorer gives them. This stage reads only the archives that hold labelled documents, segments only
-those documents (pipeline.bulk: ``read_archive`` + ``segment_bulk``, Pháp điển labels included) and
+those documents (pipeline.archives: ``read_archive`` + ``segment_bulk``, Pháp điển labels included) and
 writes their provisions, in the provisions schema, for the cv and train stages to read alongside
 data/provisions.parquet. With no such label it writes an empty table and opens no archive.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.bulk import archive_name, read_archive, segment_bulk
+from pipeline import stage
+from pipeline.archives import archive_name, read_archive, segment_bulk
 from pipeline.io import read_jsonl, write_json, write_parquet
 from pipeline.schema import PROVISIONS_SCHEMA, to_table
-from pipeline.segment import SegmentParams
+from pipeline.segmenter import SegmentOptions
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def labelled_bulk_docs(gold: Sequence[dict[str, Any]], archives: Sequence[str]) 
 
 
 def bulk_provisions(
-    archive_paths: Sequence[str | Path], wanted: dict[str, set[str]], params: SegmentParams
+    archive_paths: Sequence[str | Path], wanted: dict[str, set[str]], params: SegmentOptions
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Segment the wanted documents of each archive; a wanted document not in its archive is an error."""
     rows: list[dict[str, Any]] = []
@@ -70,7 +71,7 @@ def run(
     gold = read_jsonl(gold_path)
     names = [archive_name(p) for p in archive_paths]
     wanted = labelled_bulk_docs(gold, names)
-    rows, report = bulk_provisions(archive_paths, wanted, SegmentParams(levels=("article",)))
+    rows, report = bulk_provisions(archive_paths, wanted, SegmentOptions(levels=("article",)))
     report["labelled_documents"] = {a: len(v) for a, v in sorted(wanted.items())}
     write_parquet(to_table(rows, PROVISIONS_SCHEMA), out_path)
     write_json(report, report_path)
@@ -78,20 +79,31 @@ def run(
     return report
 
 
+PATHS = {
+    "gold": "corpora/annotations/gold.jsonl",
+    "out": "data/gold_bulk_provisions.parquet",
+    "report": "data/gold_bulk_report.json",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad gold-bulk", description=__doc__.splitlines()[0])
-    ap.add_argument("--gold", default="corpora/annotations/gold.jsonl")
-    ap.add_argument(
-        "--archives", nargs="*", default=sorted(str(p) for p in Path("corpora/bulk").glob("*.tar.xz"))
-    )
-    ap.add_argument("--out", default="data/gold_bulk_provisions.parquet")
-    ap.add_argument("--report", default="data/gold_bulk_report.json")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    r = run(args.gold, args.archives, args.out, args.report)
-    print(json.dumps({k: r[k] for k in ("documents", "provisions")}))
-    return 0
+    def extra(ap: Any) -> None:
+        ap.add_argument(
+            "--archives", nargs="*", default=sorted(str(p) for p in Path("corpora/bulk").glob("*.tar.xz"))
+        )
+
+    args = stage.arguments("overbroad gold-bulk", __doc__, PATHS, argv, extra=extra, params=False)
+
+    def go() -> dict[str, Any]:
+        r = run(args.gold, args.archives, args.out, args.report)
+        out = {k: r[k] for k in ("documents", "provisions")}
+        print(json.dumps(out))
+        return out
+
+    return stage.execute("gold_bulk", go)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["gold-bulk", *sys.argv[1:]]))

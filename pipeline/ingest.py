@@ -7,34 +7,27 @@ points at nothing, a duplicate id, a missing required field) is an error naming 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io as _io
 import logging
 import re
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from tqdm import tqdm
 
+from pipeline import stage
 from pipeline.io import write_json, write_parquet
-from pipeline.lang import normalise
+from pipeline.lang import clean_text
+from pipeline.manifest import read_manifest
 from pipeline.params import load_params
-from pipeline.schema import DOCUMENTS_SCHEMA, KINDS, LANGS, Document, to_table
+from pipeline.schema import DOCUMENTS_SCHEMA, Document, ManifestEntry, to_table
 
 log = logging.getLogger(__name__)
-
-REQUIRED = ("id", "lang", "title", "jurisdiction", "year", "kind", "official", "licence", "redistribute_text")
-STYLES = ("vn", "vn-en", "treaty", "sg", "us")
-FORMATS = ("txt", "md", "html", "pdf", "docx")
-
-
-class ManifestError(ValueError):
-    """The manifest itself is wrong: the whole stage stops, naming the entry."""
 
 
 class DecodeError(ValueError):
@@ -62,104 +55,6 @@ class IngestParams:
                 raise ValueError(f"ingest.encodings: unknown encoding {enc!r}") from None
         if not 0 <= self.max_failed_fraction <= 1:
             raise ValueError(f"ingest.max_failed_fraction: expected 0..1, found {self.max_failed_fraction}")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One manifest entry, checked."""
-
-    meta: dict[str, Any]
-    path: Path | None
-    url: str | None
-    sha256: str | None
-    fmt: str
-
-    @property
-    def doc_id(self) -> str:
-        return str(self.meta["id"])
-
-
-# ---------------------------------------------------------------- manifest
-
-
-def default_style(meta: dict[str, Any]) -> str:
-    """The drafting style when the manifest names none."""
-    if meta.get("lang") == "vi":
-        return "vn"
-    if meta.get("translation_of"):
-        return "vn-en"
-    jur = str(meta.get("jurisdiction", "")).lower()
-    if meta.get("kind") in ("treaty", "declaration") or "treaty" in jur:
-        return "treaty"
-    if "united states" in jur:
-        return "us"
-    return "sg"
-
-
-def read_manifest(path: str | Path, root: str | Path = ".") -> list[Entry]:
-    """Parse and check the manifest; raise ManifestError naming the entry that is wrong."""
-    path, root = Path(path), Path(root)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise ManifestError(f"{path}: cannot read manifest ({e})") from None
-    docs = data.get("documents") if isinstance(data, dict) else None
-    if not isinstance(docs, list):
-        raise ManifestError(f"{path}: expected a top-level 'documents' list, found {type(data).__name__}")
-    seen: set[str] = set()
-    entries = []
-    for i, meta in enumerate(docs, 1):
-        where = f"{path}: entry {i} ({meta.get('id', '?') if isinstance(meta, dict) else meta!r})"
-        if not isinstance(meta, dict):
-            raise ManifestError(f"{where}: expected a mapping")
-        missing = [k for k in REQUIRED if meta.get(k) in (None, "")]
-        if missing:
-            raise ManifestError(f"{where}: missing required field(s) {missing}")
-        doc_id = str(meta["id"])
-        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", doc_id):
-            raise ManifestError(f"{where}: id must be lowercase letters, digits, '.', '_' or '-'")
-        if doc_id in seen:
-            raise ManifestError(f"{where}: duplicate id {doc_id!r}")
-        seen.add(doc_id)
-        if meta["lang"] not in LANGS:
-            raise ManifestError(f"{where}: lang expected one of {LANGS}, found {meta['lang']!r}")
-        if meta["kind"] not in KINDS:
-            raise ManifestError(f"{where}: kind expected one of {KINDS}, found {meta['kind']!r}")
-        for flag in ("official", "redistribute_text"):
-            if not isinstance(meta[flag], bool):
-                raise ManifestError(f"{where}: {flag} expected true or false, found {meta[flag]!r}")
-        if not isinstance(meta["year"], int):
-            raise ManifestError(f"{where}: year expected an integer, found {meta['year']!r}")
-        style = meta.setdefault("style", default_style(meta))
-        if style not in STYLES:
-            raise ManifestError(f"{where}: style expected one of {STYLES}, found {style!r}")
-        has_path, has_url = bool(meta.get("path")), bool(meta.get("url"))
-        if has_path == has_url:
-            raise ManifestError(f"{where}: expected exactly one of 'path' or 'url'")
-        file_path = None
-        if has_path:
-            file_path = root / str(meta["path"])
-            if not file_path.is_file():
-                raise ManifestError(f"{where}: path {meta['path']!r} points at nothing")
-        sha = meta.get("sha256")
-        if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", str(sha)):
-            raise ManifestError(f"{where}: sha256 expected 64 hex digits, found {sha!r}")
-        fmt = str(
-            meta.get("format") or Path(str(meta.get("path") or meta.get("url"))).suffix.lstrip(".") or "txt"
-        )
-        fmt = {"htm": "html", "markdown": "md", "text": "txt"}.get(fmt.lower(), fmt.lower())
-        if fmt not in FORMATS:
-            raise ManifestError(f"{where}: format expected one of {FORMATS}, found {fmt!r}")
-        tr = meta.get("translation_of")
-        entries.append(Entry(meta, file_path, meta.get("url"), sha, fmt))
-        if tr is not None and not isinstance(tr, str):
-            raise ManifestError(f"{where}: translation_of expected a document id, found {tr!r}")
-    ids = {e.doc_id for e in entries}
-    for e in entries:
-        tr = e.meta.get("translation_of")
-        if tr and tr not in ids:
-            raise ManifestError(f"{path}: entry {e.doc_id}: translation_of {tr!r} is not a manifest id")
-    return entries
 
 
 # ---------------------------------------------------------------- decoding and extraction
@@ -288,18 +183,10 @@ def extract_text(data: bytes, fmt: str, params: IngestParams, name: str) -> tupl
     return text, enc
 
 
-def clean_text(text: str, lang: str) -> str:
-    """NFC, LF, trailing spaces trimmed, runs of blank lines collapsed."""
-    text = normalise(text, lang)
-    lines = [re.sub(r"[ \t\u00a0]+$", "", line) for line in text.split("\n")]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
 # ---------------------------------------------------------------- downloads
 
 
-def fetch(entry: Entry, params: IngestParams) -> tuple[bytes | None, str | None, str | None]:
+def fetch(entry: ManifestEntry, params: IngestParams) -> tuple[bytes | None, str | None, str | None]:
     """Return (bytes, sha256 seen, reason skipped). Cached once; sha256 checked when pinned."""
     assert entry.url is not None
     cache = Path(params.cache_dir)
@@ -326,7 +213,7 @@ def fetch(entry: Entry, params: IngestParams) -> tuple[bytes | None, str | None,
 # ---------------------------------------------------------------- the stage
 
 
-def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, dict[str, Any]]:
+def load_document(entry: ManifestEntry, params: IngestParams) -> tuple[Document | None, dict[str, Any]]:
     """One manifest entry → (Document or None, its report row)."""
     meta = entry.meta
     row: dict[str, Any] = {
@@ -371,7 +258,8 @@ def load_document(entry: Entry, params: IngestParams) -> tuple[Document | None, 
         official=bool(meta["official"]),
         licence=str(meta["licence"]),
         redistribute_text=bool(meta["redistribute_text"]),
-        source=str(meta.get("source_url") or meta.get("url") or meta.get("source") or ""),
+        source=str(meta.get("source") or ""),
+        source_url=meta.get("source_url") or meta.get("url"),
         path=str(meta.get("path") or meta.get("url")),
         style=str(meta["style"]),
         text=text,
@@ -414,23 +302,20 @@ def run(
     return counts
 
 
+PATHS = {
+    "manifest": "corpora/manifest.yaml",
+    "out": "data/documents.parquet",
+    "report": "data/ingest_report.json",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad ingest", description=__doc__.splitlines()[0])
-    ap.add_argument("--manifest", default="corpora/manifest.yaml")
-    ap.add_argument("--out", default="data/documents.parquet")
-    ap.add_argument("--report", default="data/ingest_report.json")
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = stage.arguments("overbroad ingest", __doc__, PATHS, argv)
     params = load_params(IngestParams, "ingest", args.params)
-    try:
-        counts = run(args.manifest, args.out, args.report, params)
-    except ManifestError as e:
-        log.error("%s", e)
-        return 2
-    log.info("ingest: %s", counts)
-    return 0
+    return stage.execute("ingest", lambda: run(args.manifest, args.out, args.report, params))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["ingest", *sys.argv[1:]]))

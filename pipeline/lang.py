@@ -18,3 +18,11 @@ def normalise(text: str, lang: str | None = None) -> str:
     if lang == "vi":
         text = text.translate(_LOOKALIKES)
     return text
+
+
+def clean_text(text: str, lang: str) -> str:
+    """NFC, LF, trailing spaces trimmed, runs of blank lines collapsed."""
+    text = normalise(text, lang)
+    lines = [re.sub(r"[ \t\u00a0]+$", "", line) for line in text.split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

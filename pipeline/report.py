@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from pipeline.render import highlight, render
 
 log = logging.getLogger(__name__)
-
-TEMPLATES = Path(__file__).parent / "templates"
 
 # Sorts a table.sortable by the clicked th.sort column (data-v when present, else the cell text).
 SORT_JS = """
@@ -41,37 +40,8 @@ document.querySelectorAll("table.sortable").forEach(function (t) {
 """
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
-def highlight(text: str, evidence: Sequence[dict[str, Any]]) -> Markup:
-    """``text`` escaped, with every evidence span wrapped in <mark> (overlaps split into segments)."""
-    spans = [e for e in evidence if 0 <= e["start"] < e["end"] <= len(text)]
-    cuts = sorted({0, len(text)} | {e["start"] for e in spans} | {e["end"] for e in spans})
-    out: list[str] = []
-    for s, t in zip(cuts, cuts[1:], strict=False):
-        seg = escape(text[s:t])
-        cover = [e for e in spans if e["start"] <= s and t <= e["end"]]
-        if not cover:
-            out.append(str(seg))
-            continue
-        dims = {e["dimension"] for e in cover}
-        cls = "both" if len(dims) > 1 else next(iter(dims))
-        if any(e["source"] == "model" for e in cover):
-            cls += " model"
-        title = "; ".join(sorted({f"{e['dimension']}:{e['category']} ({e['source']})" for e in cover}))
-        out.append(f'<mark class="{escape(cls)}" title="{escape(title)}">{seg}</mark>')
-    return Markup("".join(out))
-
-
 def provenance(meta: dict[str, Any]) -> list[tuple[str, str]]:
-    """The law's provenance from its manifest entry, as (label, value) rows."""
+    """The law's provenance (its manifest entry, as ingested), as (label, value) rows."""
     rows = [
         ("Document id", meta.get("id") or meta.get("doc_id")),
         ("Jurisdiction", meta.get("jurisdiction")),
@@ -133,30 +103,25 @@ def render_document(
                 ],
             }
         )
-    return (
-        _env()
-        .get_template("report.html.j2")
-        .render(
-            doc={"title": meta.get("title") or doc_id, "lang": meta.get("lang") or "und"},
-            provenance=provenance({**meta, "id": doc_id}),
-            articles=articles,
-            model_version=model_version,
-            script=Markup(SORT_JS),
-        )
+    return render(
+        "report.html.j2",
+        doc={"title": meta.get("title") or doc_id, "lang": meta.get("lang") or "und"},
+        provenance=provenance({**meta, "id": doc_id}),
+        articles=articles,
+        model_version=model_version,
+        script=Markup(SORT_JS),
     )
 
 
 def render_index(docs: Sequence[dict[str, Any]], version: str, model_version: str) -> str:
     """Summary rows of every law → index.html."""
-    return (
-        _env()
-        .get_template("index.html.j2")
-        .render(docs=docs, version=version, model_version=model_version, script=Markup(SORT_JS))
+    return render(
+        "index.html.j2", docs=docs, version=version, model_version=model_version, script=Markup(SORT_JS)
     )
 
 
 def write_reports(
-    rows: Sequence[dict[str, Any]], manifest: dict[str, dict[str, Any]], out_dir: str | Path, version: str
+    rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]], out_dir: str | Path, version: str
 ) -> dict[str, int]:
     """Score rows (already stripped of withheld text) → out_dir/<doc_id>.html + index.html."""
     out_dir = Path(out_dir)
@@ -167,7 +132,7 @@ def write_reports(
     model_version = next((str(r["model_version"]) for r in rows), "")
     index = []
     for doc_id, drows in sorted(by_doc.items()):
-        meta = manifest.get(doc_id, {})
+        meta = documents.get(doc_id, {})
         (out_dir / f"{doc_id}.html").write_text(
             render_document(doc_id, drows, meta, model_version), encoding="utf-8"
         )

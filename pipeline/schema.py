@@ -63,6 +63,7 @@ class Document:
     style: str
     text: str
     translation_of: str | None = None
+    source_url: str | None = None
 
     @classmethod
     def from_text(cls, doc_id: str, lang: str, text: str, style: str, **meta: Any) -> Document:
@@ -124,7 +125,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class GoldLabel:
-    """One gold, article-level judgement made by reading the provision."""
+    """One gold, article-level judgement made by reading the provision (a line of gold.jsonl).
+
+    ``evidence`` holds spans {start, end, text, dimension, category} in the article's text; an
+    adjudicated label keeps the annotator's ``first_pass`` levels, the ``adjudication`` reason and the
+    ``adjudicator``. Read and checked by :func:`pipeline.inputs.read_gold`.
+    """
 
     provision_id: str
     doc_id: str
@@ -136,6 +142,55 @@ class GoldLabel:
     date: str
     method: str
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    first_pass: dict[str, int] | None = None
+    adjudication: str | None = None
+    adjudicator: str | None = None
+    # codebook version an adjudication applied, earlier adjudications of the same article, and for a
+    # human review (method human_review) every earlier judgement, oldest first
+    codebook: str | None = None
+    earlier_adjudications: list[dict[str, Any]] | None = None
+    history: list[dict[str, Any]] | None = None
+    review_source: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+GOLD_REQUIRED = ("provision_id", "doc_id", "lang", *DIMENSIONS, "rationale", "annotator", "date", "method")
+GOLD_METHODS = ("manual", "adjudicated", "human_review")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One entry of corpora/manifest.yaml, checked by :func:`pipeline.inputs.read_manifest`.
+
+    ``meta`` is the entry as written (``style`` filled in when absent); ``path`` the local file, or
+    ``url`` (and its pinned ``sha256``) a download; ``fmt`` the file format.
+    """
+
+    meta: dict[str, Any]
+    path: Any  # pathlib.Path | None
+    url: str | None
+    sha256: str | None
+    fmt: str
+
+    @property
+    def doc_id(self) -> str:
+        return str(self.meta["id"])
+
+
+MANIFEST_REQUIRED = (
+    "id",
+    "lang",
+    "title",
+    "jurisdiction",
+    "year",
+    "kind",
+    "official",
+    "licence",
+    "redistribute_text",
+)
+FORMATS = ("txt", "md", "html", "pdf", "docx")
 
 
 def provision_id(doc_id: str, article: str, clause: str | None = None, point: str | None = None) -> str:
@@ -182,6 +237,7 @@ DOCUMENTS_SCHEMA = pa.schema(
         ("style", pa.string()),
         ("text", pa.string()),
         ("translation_of", pa.string()),
+        ("source_url", pa.string()),
     ]
 )
 
@@ -258,3 +314,47 @@ def _compatible(found: pa.DataType, expected: pa.DataType) -> bool:
 def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Rows of dicts → an Arrow table of exactly ``schema`` (missing keys become null)."""
     return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
+
+
+# A trained classifier directory (models/classifier): the encoder's own Hugging Face files
+# (config.json, model.safetensors, tokenizer files) plus these, read by pipeline.inputs.read_model_dir.
+MODEL_CONFIG_FILE = "overbroad.json"  # model_version, windowing, dimensions, lexicon features, params
+MODEL_HEADS_FILE = "heads.safetensors"
+MODEL_CALIBRATION_FILE = "calibration.json"  # temperature and flag threshold per dimension
+MODEL_LEXICON_FILE = "lexicon.yaml"  # the lexicon the heads' lexicon features were trained with
+MODEL_CARD_FILE = "README.md"
+MODEL_FILES = (MODEL_CONFIG_FILE, MODEL_HEADS_FILE, MODEL_CALIBRATION_FILE, "config.json")
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """What a classifier directory declares, checked: its version, windowing and calibration."""
+
+    path: Any  # pathlib.Path
+    model_version: str
+    window: dict[str, Any]
+    lexicon_features: list[str] | None
+    temperature: dict[str, float]
+    threshold: dict[str, float]
+    params: dict[str, Any]
+    # per language and dimension: a Platt or isotonic map and its threshold (the cv stage), or empty
+    by_lang: dict[str, Any] = field(default_factory=dict)
+
+
+# Every system's predictions on the gold dev and test articles (train writes, evaluate reads).
+PREDICTIONS_SCHEMA = pa.schema(
+    [
+        ("setting", pa.string()),  # "in_language", or "<train_lang>-><test_lang>"
+        ("system", pa.string()),  # model, lexicon, tfidf, frozen
+        ("provision_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("lang", pa.string()),
+        ("split", pa.string()),
+        ("dimension", pa.string()),
+        ("prob", pa.float64()),  # calibrated P(level >= 2)
+        ("level", pa.int8()),  # predicted level 0-3, -1 where the system predicts no level
+        ("flag", pa.bool_()),
+        ("threshold", pa.float64()),
+        ("gold", pa.int8()),
+    ]
+)

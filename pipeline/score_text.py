@@ -1,9 +1,12 @@
 """`overbroad score-text [--model DIR]`: JSON Lines {"id", "text", "lang"} on stdin → scores on stdout.
 
-Each output line is {"id", "vagueness", "speech_risk", "vagueness_level", "speech_risk_level",
-"evidence"}; evidence spans come from the lexicon (source "lexicon") and, with ``--attribute``, from
-occlusion of the model (source "model"). The whole input is read and checked first: a malformed line
-is a one-line error naming its line number, exit 2, and nothing is written to stdout.
+Each text is scored as one article by the scoring core (pipeline.scoring), exactly as the score stage
+scores an article without clauses. Each output line is {"id", "vagueness", "speech_risk",
+"vagueness_level", "speech_risk_level", "vague_flag", "speech_flag", "evidence", "model_version"};
+evidence spans come from the lexicon (source "lexicon") and from the model (source "model",
+``--attribution tokens``, the default, or ``occlusion``; ``none`` for lexicon spans only). The whole
+input is read and checked first: a malformed line is a one-line error naming its line number, exit 2,
+and nothing is written to stdout.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
 from pipeline.lang import normalise
 from pipeline.lexicon import Lexicon
-from pipeline.schema import LANGS
+from pipeline.schema import LANGS, SchemaError
+from pipeline.scoring import ModelScorer, Scorer, ScoringOptions, score_texts
+from pipeline.scoring.evidence import ATTRIBUTIONS
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +55,24 @@ def parse_lines(lines: Iterable[str], where: str = "stdin") -> list[dict[str, An
     return out
 
 
+OUTPUT_KEYS = (
+    "vagueness",
+    "speech_risk",
+    "vagueness_level",
+    "speech_risk_level",
+    "vague_flag",
+    "speech_flag",
+    "evidence",
+    "model_version",
+)
+
+
 def score_records(
-    records: list[dict[str, Any]], clf: Any, lexicon: Lexicon | None, attribute: bool = False
+    records: list[dict[str, Any]], scorer: Scorer, lexicon: Lexicon | None, options: ScoringOptions
 ) -> list[dict[str, Any]]:
-    """Records → output rows (the pure core; ``clf`` is a pipeline.model.Classifier)."""
-    scores = clf.score_texts([r["text"] for r in records], [r["lang"] for r in records])
-    out = []
-    for r, s in zip(records, scores, strict=True):
-        evidence = [asdict(e) for e in lexicon.evidence(r["text"], r["lang"])] if lexicon else []
-        if attribute:
-            evidence += clf.attribute(r["text"], r["lang"])
-        out.append(
-            {
-                "id": r["id"],
-                "vagueness": round(s["vagueness"], 6),
-                "speech_risk": round(s["speech_risk"], 6),
-                "vagueness_level": s["vagueness_level"],
-                "speech_risk_level": s["speech_risk_level"],
-                "evidence": sorted(evidence, key=lambda e: (e["start"], e["end"], e["dimension"])),
-            }
-        )
-    return out
+    """Records → output rows (the scoring core's rows of the texts, each read as one article)."""
+    rows = score_texts([r["text"] for r in records], [r["lang"] for r in records], scorer, lexicon, options)
+    return [{"id": r["id"], **{k: row[k] for k in OUTPUT_KEYS}} for r, row in zip(records, rows, strict=True)]
 
 
 def run(
@@ -79,21 +80,20 @@ def run(
     stdout: IO[str],
     model_dir: str | Path,
     lexicon_path: str | Path | None,
-    attribute: bool = False,
+    attribution: str = "tokens",
     int8: bool = False,
 ) -> dict[str, int]:
     """Read all of stdin, score, then write all lines (nothing is written if any line is bad)."""
     records = parse_lines(stdin)
-    from pipeline.model import Classifier
-
-    clf = Classifier.load(model_dir, int8=int8)
+    options = ScoringOptions(attribution=attribution)
+    scorer = ModelScorer(model_dir, int8=int8, batch_size=options.batch_size)
     lexicon = None
     if lexicon_path:
         if Path(lexicon_path).exists():
             lexicon = Lexicon.load(lexicon_path)
         else:
             log.warning("%s: lexicon not found; evidence will hold model spans only", lexicon_path)
-    rows = score_records(records, clf, lexicon, attribute)
+    rows = score_records(records, scorer, lexicon, options)
     stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     stdout.flush()
     return {"records": len(rows)}
@@ -104,13 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="models/classifier")
     ap.add_argument("--lexicon", default="corpora/lexicon/lexicon.yaml")
     ap.add_argument(
-        "--attribute", action="store_true", help="add model occlusion spans to the evidence (slower)"
+        "--attribution", choices=ATTRIBUTIONS, default="tokens", help="model evidence (default: tokens)"
     )
     ap.add_argument("--int8", action="store_true", help="dynamic int8 quantisation (CPU)")
     args = ap.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # stderr is for errors: no weight-loading bars
@@ -118,18 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(stdin, "reconfigure"):
         stdin.reconfigure(encoding="utf-8", errors="strict")
     try:
-        run(stdin, sys.stdout, args.model, args.lexicon, args.attribute, args.int8)
+        run(stdin, sys.stdout, args.model, args.lexicon, args.attribution, args.int8)
     except InputError as e:
         sys.stderr.write(f"overbroad score-text: {e}\n")
         return 2
     except UnicodeDecodeError as e:
         sys.stderr.write(f"overbroad score-text: stdin: not UTF-8 ({e.reason} at byte {e.start})\n")
         return 2
-    except FileNotFoundError as e:
+    except (FileNotFoundError, SchemaError) as e:  # no classifier, or a damaged one
         sys.stderr.write(f"overbroad score-text: {e}\n")
         return 2
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli import main as cli
+
+    raise SystemExit(cli(["score-text", *sys.argv[1:]]))

@@ -1,36 +1,43 @@
 """A spaCy pipeline component: ``nlp.add_pipe("overbroad_scorer", config={"model": "models/classifier"})``.
 
-Sets ``doc._.vagueness`` and ``doc._.speech_risk`` (probabilities, as in data/scores.parquet), their
-levels ``doc._.vagueness_level`` / ``doc._.speech_risk_level``, and ``doc.spans["overbroad"]``: the
-evidence as Spans labelled ``"<dimension>:<category>"`` (character spans expanded to whole tokens).
+Each Doc is scored as one article by the scoring core (pipeline.scoring), exactly as the score stage
+scores an article without clauses. Sets ``doc._.vagueness`` and ``doc._.speech_risk`` (probabilities,
+as in data/scores.parquet), their levels ``doc._.vagueness_level`` / ``doc._.speech_risk_level``, the
+flags ``doc._.vague_flag`` / ``doc._.speech_flag``, ``doc._.evidence`` (the evidence dicts, character
+offsets exact) and ``doc.spans["overbroad"]``: the evidence as Spans labelled
+``"<dimension>:<category>"`` (character spans expanded to whole tokens).
 
 Registered through the ``spacy_factories`` entry point and on import of this module. ``model`` is a
 classifier directory, or ``"lexicon"`` for the lexicon-only scorer (no torch needed).
+``attribution`` is the model evidence: ``tokens`` (the default with a classifier), ``occlusion``
+(the default with the lexicon scorer) or ``none``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from pathlib import Path
 
 from spacy.language import Language
 from spacy.tokens import Doc, SpanGroup
 
 from pipeline.lexicon import Lexicon
-from pipeline.schema import DIMENSIONS, LANGS, Evidence
-from pipeline.score import DEFAULT_LEXICON, ScoreParams, Scorer, load_scorer, occlusion_evidence
+from pipeline.schema import DIMENSIONS, LANGS
+from pipeline.scoring import Scorer, ScoringOptions, load_scorer, score_texts
+from pipeline.scoring.core import FLAG_COLUMN
 
 log = logging.getLogger(__name__)
 
+DEFAULT_LEXICON = "corpora/lexicon/lexicon.yaml"
 SPANS_KEY = "overbroad"
-for _name in (*DIMENSIONS, *(f"{d}_level" for d in DIMENSIONS)):
+for _name in (*DIMENSIONS, *(f"{d}_level" for d in DIMENSIONS), *FLAG_COLUMN.values(), "evidence"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
 
 class OverbroadScorer:
-    """Scores each Doc with an overbroad :class:`~pipeline.score.Scorer` and adds its evidence spans."""
+    """Scores each Doc with the scoring core and adds its evidence spans."""
 
     def __init__(
         self,
@@ -39,14 +46,14 @@ class OverbroadScorer:
         scorer: Scorer,
         lexicon: Lexicon | None,
         lang: str,
-        attribution: bool = False,
+        options: ScoringOptions,
         batch_size: int = 16,
     ):
         self.name = name
         self.scorer = scorer
         self.lexicon = lexicon
         self.lang = lang
-        self.attribution = attribution
+        self.options = options
         self.batch_size = batch_size
 
     def __call__(self, doc: Doc) -> Doc:
@@ -64,27 +71,22 @@ class OverbroadScorer:
             yield from self._score(batch)
 
     def _score(self, docs: list[Doc]) -> list[Doc]:
-        from pipeline.score import inference_mode
-
-        with inference_mode():
-            preds = self.scorer.score_texts([d.text for d in docs], [self.lang] * len(docs))
-            for doc, p in zip(docs, preds, strict=True):
-                evidence: list[Evidence] = self.lexicon.evidence(doc.text, self.lang) if self.lexicon else []
-                if self.attribution:
-                    evidence += occlusion_evidence(
-                        self.scorer, doc.text, self.lang, p, ScoreParams(), evidence
-                    )
-                for d in DIMENSIONS:
-                    doc._.set(d, float(p[d]))
-                    doc._.set(f"{d}_level", int(p.get(f"{d}_level", 0)))
-                spans = []
-                for e in evidence:
-                    span = doc.char_span(
-                        e.start, e.end, label=f"{e.dimension}:{e.category}", alignment_mode="expand"
-                    )
-                    if span is not None:
-                        spans.append(span)
-                doc.spans[SPANS_KEY] = SpanGroup(doc, name=SPANS_KEY, spans=spans)
+        rows = score_texts(
+            [d.text for d in docs], [self.lang] * len(docs), self.scorer, self.lexicon, self.options
+        )
+        for doc, row in zip(docs, rows, strict=True):
+            for d in DIMENSIONS:
+                doc._.set(d, row[d])
+                doc._.set(f"{d}_level", row[f"{d}_level"])
+                doc._.set(FLAG_COLUMN[d], row[FLAG_COLUMN[d]])
+            doc._.set("evidence", row["evidence"])
+            spans = []
+            for e in row["evidence"]:
+                label = f"{e['dimension']}:{e['category']}"
+                span = doc.char_span(e["start"], e["end"], label=label, alignment_mode="expand")
+                if span is not None:
+                    spans.append(span)
+            doc.spans[SPANS_KEY] = SpanGroup(doc, name=SPANS_KEY, spans=spans)
         return docs
 
 
@@ -94,7 +96,7 @@ class OverbroadScorer:
         "model": "models/classifier",
         "lexicon": DEFAULT_LEXICON,
         "lang": None,
-        "attribution": False,
+        "attribution": None,
         "batch_size": 16,
         "device": "auto",
     },
@@ -105,20 +107,20 @@ def make_overbroad_scorer(
     model: str,
     lexicon: str | None,
     lang: str | None,
-    attribution: bool,
+    attribution: str | None,
     batch_size: int,
     device: str,
 ) -> OverbroadScorer:
     """The factory behind ``nlp.add_pipe("overbroad_scorer")``."""
-    from pathlib import Path
-
     lang = lang or (nlp.lang if nlp.lang in LANGS else "en")
     if lang not in LANGS:
         raise ValueError(f"overbroad_scorer: lang expected one of {LANGS}, found {lang!r}")
     lex = Lexicon.load(lexicon) if lexicon and Path(lexicon).is_file() else None
     if lex is None and lexicon:
         log.warning("overbroad_scorer: no lexicon at %s; only model evidence", lexicon)
-    scorer: Any = load_scorer(
-        "lexicon" if model == "lexicon" else "model", model, lexicon or DEFAULT_LEXICON, device
-    )
-    return OverbroadScorer(nlp, name, scorer, lex, lang, attribution, batch_size)
+    spec = "lexicon" if model == "lexicon" else "model"
+    if attribution is None:
+        attribution = "occlusion" if spec == "lexicon" else "tokens"
+    options = ScoringOptions(attribution=attribution)
+    scorer = load_scorer(spec, model, lex, device, batch_size=options.batch_size)
+    return OverbroadScorer(nlp, name, scorer, lex, lang, options, batch_size)

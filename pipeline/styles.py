@@ -325,16 +325,53 @@ STYLE_BY_DOC_ID: tuple[tuple[str, str], ...] = (
     (r"^(?:un|coe)-", "treaty"),
 )
 STYLE_BY_LANG = {"vi": "vn", "en": "treaty"}
+# By jurisdiction (lower case, a substring of the manifest's `jurisdiction`), before the id patterns.
+STYLE_BY_JURISDICTION: tuple[tuple[str, str], ...] = (
+    ("united states", "us"),
+    ("singapore", "sg"),
+)
+# Kinds of instrument drafted as treaties (Article N, numbered paragraphs, lettered points).
+TREATY_KINDS = ("treaty", "declaration")
 
 
-def default_style(doc_id: str, lang: str) -> str:
-    """The drafting style of a document from its id (see STYLE_BY_DOC_ID), else from its language."""
+def default_style(
+    doc_id: str,
+    lang: str,
+    translation_of: str | None = None,
+    kind: str | None = None,
+    jurisdiction: str | None = None,
+) -> str:
+    """The drafting style of a document that names none; the one rule for the manifest and the CLI.
+
+    A Vietnamese text is drafted ``vn``; an English translation of another entry (the project's
+    translations of Vietnamese laws) ``vn-en``; a treaty or declaration ``treaty``; then by
+    jurisdiction (STYLE_BY_JURISDICTION), by id (STYLE_BY_DOC_ID), and last by language.
+    """
     if lang == "vi":
         return "vn"
+    if translation_of:
+        return "vn-en"
+    if kind in TREATY_KINDS:
+        return "treaty"
+    jur = (jurisdiction or "").lower()
+    for needle, style in STYLE_BY_JURISDICTION:
+        if needle in jur:
+            return style
     for pattern, style in STYLE_BY_DOC_ID:
         if re.search(pattern, doc_id):
             return style
     return STYLE_BY_LANG.get(lang, "treaty")
+
+
+# Bộ Pháp điển (the Ministry of Justice's codification) numbers articles by their place in the code:
+# "Điều 1.11.LQ.1." is topic 1, subject 11, a law's (LQ) article 1; "Điều 1.11.NĐ.1.1." a decree's (NĐ)
+# article inserted under it; "Điều 4.1.TT.4.24a." a circular's. The label ends at the last period.
+# The `vn` style does not read these as article headings; pipeline.bulk maps each label to a placeholder
+# number of the same length that it does read, then gives the provisions their printed label back.
+PHAP_DIEN_HEADING = re.compile(r"^([ \t]*Điều[ \t]+)(\d+(?:\.\d+)*\.[A-ZĐa-zđ]+(?:\.\d+[a-zđ]?)+)\.", re.M)
+# Placeholders start above any article number a law prints, so that a plain "Điều 36." quoted inside a
+# Pháp điển article is out of order and stays in the text of the article that quotes it.
+PHAP_DIEN_PLACEHOLDER_BASE = 10_000_000
 
 
 def get_style(name: str) -> Style:

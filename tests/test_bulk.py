@@ -66,7 +66,7 @@ def test_phap_dien_labels_are_mapped_with_same_length() -> None:
 def test_phap_dien_document_segments(corpus: dict[str, Path]) -> None:
     doc = next(d for d in read_archive(corpus["archive"]) if "an-ninh" in d.doc_id)
     assert doc.doc_id == "vn-test-bulk.an-ninh__an-ninh-mang"
-    provs, _ = segment_bulk(doc, BulkParams(levels=("article", "clause", "point")).segment_params())
+    provs, _ = segment_bulk(doc, BulkParams(levels=("article", "clause", "point")).segment_options())
     ids = [p.provision_id for p in provs]
     assert ids[:3] == [
         f"{doc.doc_id}/art-1.11.LQ.1",

@@ -11,8 +11,22 @@ from pipeline.cli import COMMANDS, main
 
 @pytest.mark.parametrize("cmd", sorted(COMMANDS))
 def test_every_subcommand_has_an_entry_point(cmd: str) -> None:
-    module = importlib.import_module(COMMANDS[cmd])
-    assert callable(getattr(module, "stage_main" if cmd == "segment-stage" else "main"))
+    command = COMMANDS[cmd]
+    assert callable(getattr(importlib.import_module(command.module), command.entry))
+    assert command.help, f"{cmd}: the usage line needs a help text"
+
+
+def test_every_dvc_stage_runs_through_the_table(root) -> None:
+    # `python -m pipeline.<module>` in dvc.yaml: each module's __main__ goes through this table
+    import yaml
+
+    stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    modules = {c.module for c in COMMANDS.values()}
+    for name, stage in stages.items():
+        module = stage["cmd"].split()[2]
+        assert module in modules, (name, module)
+        source = (root / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+        assert 'if __name__ == "__main__":\n    from pipeline.cli import main as cli' in source, name
 
 
 # fmt: off

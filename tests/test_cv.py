@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from tiny import tiny_random_base
 
 from pipeline.cv import CVParams, disagreements, law_table, load_cv_params, run
-from pipeline.model import Classifier, tiny_random_base
+from pipeline.nn.classifier import Classifier
 from pipeline.schema import DOCUMENTS_SCHEMA, PROVISIONS_SCHEMA, to_table
 
 VAGUE = {
@@ -53,7 +54,18 @@ def corpus(tmp_path_factory):
             )
             lvl = 3 if n % 2 else 0
             gold.append(
-                {"provision_id": pid, "doc_id": doc, "lang": lang, "vagueness": lvl, "speech_risk": lvl}
+                {
+                    "provision_id": pid,
+                    "doc_id": doc,
+                    "lang": lang,
+                    "vagueness": lvl,
+                    "speech_risk": lvl,
+                    "evidence": [],
+                    "rationale": "test",
+                    "annotator": "test",
+                    "date": "2026-01-01",
+                    "method": "manual",
+                }
             )
     pq.write_table(to_table(rows, PROVISIONS_SCHEMA), tmp / "provisions.parquet")
     pq.write_table(to_table(docs, DOCUMENTS_SCHEMA), tmp / "documents.parquet")

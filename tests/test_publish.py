@@ -13,10 +13,29 @@ from test_score import SECRET_TEXT, write_fixture
 
 from pipeline import publish
 from pipeline.publish import PublishParams, run, strip_withheld
-from pipeline.schema import SCORES_SCHEMA
+from pipeline.schema import SCORES_SCHEMA, GoldLabel
 from pipeline.score import ScoreParams
 from pipeline.score import run as score_run
 
+GOLD = [
+    {
+        "provision_id": f"{doc}/art-{n}",
+        "doc_id": doc,
+        "lang": lang,
+        "vagueness": n,
+        "speech_risk": 3 - n,
+        "evidence": [],
+        "rationale": "read",
+        "annotator": annotator,
+        "date": "2026-01-01",
+        "method": method,
+    }
+    for doc, lang, n, annotator, method in (
+        ("vn-test-law", "vi", 1, "annotator-a", "manual"),
+        ("vn-test-law", "vi", 2, "annotator-a", "adjudicated"),
+        ("secret-act", "en", 1, "annotator-b", "manual"),
+    )
+]
 # Distinctive words of the withheld fixture law: none of them may appear in a published file.
 SECRET_WORDS = ("zebra quartermaster", "lighthouse almanac", "define further offences")
 
@@ -47,14 +66,25 @@ def published(tmp_path: Path) -> dict[str, Path]:
         ),
         encoding="utf-8",
     )
+    paths["gold"] = tmp_path / "annotations" / "gold.jsonl"
+    paths["gold"].parent.mkdir()
+    paths["gold"].write_text(
+        "".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), encoding="utf-8"
+    )
+    # other JSON Lines under the annotations folder (pass files, adjudications) are not gold labels
+    (tmp_path / "annotations" / "pass1").mkdir()
+    (tmp_path / "annotations" / "pass1" / "vi-1.jsonl").write_text(
+        "".join(json.dumps(dict(g, annotator="first")) + "\n" for g in GOLD * 3), encoding="utf-8"
+    )
+    (tmp_path / "annotations" / "adjudication.jsonl").write_text('{"provision_id": "x"}\n', encoding="utf-8")
     run(
         paths["scores"],
-        paths["manifest"],
+        paths["documents"],
         paths["publish"],
         PublishParams(version="9.9.9"),
         model_dir=tmp_path / "no-model",
         metrics_path=metrics,
-        annotations_dir=tmp_path / "none",
+        gold_path=paths["gold"],
     )
     return paths
 
@@ -160,6 +190,34 @@ def test_card_version_and_checksums(published: dict[str, Path]) -> None:
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
 
 
+def test_card_counts_the_gold_labels_of_gold_jsonl_only(published: dict[str, Path]) -> None:
+    card = (published["publish"] / "README.md").read_text(encoding="utf-8")
+    assert "3 gold article labels (1 en, 2 vi; 1 adjudicated, 2 manual)" in card
+    assert "Annotators: annotator-a; annotator-b." in card
+    assert "Label distribution (vagueness / speech_risk, levels 0–3): [0, 2, 1, 0] / [0, 1, 2, 0]." in card
+
+
+# fmt: off
+GOLD_SUMMARY_CASES = [
+    # labels (lang, method, annotator, vagueness),     n, by_lang,              methods
+    ([],                                               0, {},                   {}),
+    ([("en", "manual", "a", 0), ("vi", "manual", "b", 3)],
+                                                       2, {"en": 1, "vi": 1},   {"manual": 2}),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("labels", "n", "by_lang", "methods"), GOLD_SUMMARY_CASES)
+def test_gold_summary(labels, n, by_lang, methods) -> None:
+    gold = [
+        GoldLabel(f"d/art-{i}", "d", lang, v, 0, "r", who, "2026-01-01", method)
+        for i, (lang, method, who, v) in enumerate(labels)
+    ]
+    summary = publish.gold_summary(gold)
+    assert (summary["n"], summary["by_lang"], summary["methods"]) == (n, by_lang, methods)
+    assert sum(summary["vagueness"]) == n and len(summary["vagueness"]) == 4
+
+
 def test_failed_publish_leaves_previous_folder(
     published: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,11 +230,11 @@ def test_failed_publish_leaves_previous_folder(
     with pytest.raises(RuntimeError):
         run(
             published["scores"],
-            published["manifest"],
+            published["documents"],
             published["publish"],
             PublishParams(version="10"),
             metrics_path=None,
-            annotations_dir=None,
+            gold_path=None,
         )
     assert (published["publish"] / "SHA256SUMS").read_text() == before
 

@@ -10,7 +10,7 @@ import pytest
 from test_score import write_fixture
 
 from pipeline.publish import PublishParams, run
-from pipeline.report import highlight, render_document
+from pipeline.report import render_document
 from pipeline.score import ScoreParams
 from pipeline.score import run as score_run
 
@@ -41,15 +41,16 @@ class Collector(HTMLParser):
 @pytest.fixture
 def reports(tmp_path: Path) -> tuple[Path, list[dict]]:
     paths = write_fixture(tmp_path)
-    score_run(paths["provisions"], tmp_path, paths["scores"], ScoreParams(scorer="lexicon"), paths["lexicon"])
+    params = ScoreParams(scorer="lexicon", attribution="occlusion")
+    score_run(paths["provisions"], tmp_path, paths["scores"], params, paths["lexicon"])
     run(
         paths["scores"],
-        paths["manifest"],
+        paths["documents"],
         tmp_path / "publish",
         PublishParams(),
         model_dir=tmp_path / "none",
         metrics_path=None,
-        annotations_dir=None,
+        gold_path=None,
     )
     return tmp_path / "publish" / "reports", pq.read_table(paths["scores"]).to_pylist()
 
@@ -78,28 +79,6 @@ def test_report_highlights_evidence_and_withholds(reports: tuple[Path, list[dict
     assert '<mark class="speech_risk" title=' not in secret and "withheld" in secret
     assert "speech_risk:false_information" in secret  # categories only
     assert "zebra" not in secret
-
-
-# fmt: off
-HIGHLIGHT_CASES = [
-    ("a <b> c", [], "a &lt;b&gt; c"),
-    ("x & y", [(0, 1, "vagueness")],
-     '<mark class="vagueness" title="vagueness:c (lexicon)">x</mark> &amp; y'),
-    ("abcd", [(0, 3, "vagueness"), (2, 4, "speech_risk")],
-     '<mark class="vagueness" title="vagueness:c (lexicon)">ab</mark>'
-     '<mark class="both" title="speech_risk:c (lexicon); vagueness:c (lexicon)">c</mark>'
-     '<mark class="speech_risk" title="speech_risk:c (lexicon)">d</mark>'),
-]
-# fmt: on
-
-
-@pytest.mark.parametrize("text, spans, expected", HIGHLIGHT_CASES)
-def test_highlight(text: str, spans: list[tuple[int, int, str]], expected: str) -> None:
-    ev = [
-        {"start": s, "end": e, "text": text[s:e], "dimension": d, "category": "c", "source": "lexicon"}
-        for s, e, d in spans
-    ]
-    assert str(highlight(text, ev)) == expected
 
 
 def test_render_escapes_script_in_text() -> None:

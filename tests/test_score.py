@@ -1,4 +1,5 @@
-"""score stage: scores, article aggregation, evidence invariants, atomic writes. No model, no download."""
+"""score stage: the table it writes, atomic writes, params; and the shared fixture laws (two documents,
+one withheld) that the scoring, publish, report and bulk tests use. No download."""
 
 from __future__ import annotations
 
@@ -10,18 +11,17 @@ import pytest
 
 from pipeline.io import write_parquet
 from pipeline.lexicon import Lexicon
-from pipeline.schema import PROVISIONS_SCHEMA, SCORES_SCHEMA, Document, to_table, validate_frame
-from pipeline.score import (
-    LexiconScorer,
-    ScoreParams,
-    aggregate_articles,
-    batches_by_length,
-    merge_intervals,
-    occlusion_evidence,
-    run,
-    score_provisions,
+from pipeline.schema import (
+    DOCUMENTS_SCHEMA,
+    PROVISIONS_SCHEMA,
+    SCORES_SCHEMA,
+    Document,
+    to_table,
+    validate_frame,
 )
-from pipeline.segment import SegmentParams, segment_document
+from pipeline.score import ScoreParams, run
+from pipeline.scoring import LexiconScorer
+from pipeline.segmenter import SegmentOptions, segment_document
 
 LEXICON_YAML = """\
 markers:
@@ -58,55 +58,50 @@ Article 2
 2. The minister may define further offences by order.
 """
 
-MANIFEST_YAML = """\
-documents:
-  - {id: vn-test-law, path: raw/vi/vn-test-law.txt, lang: vi, title: "Luật thử nghiệm",
-     jurisdiction: "Viet Nam", year: 2030, kind: law, official: true, licence: "public domain (test)",
-     redistribute_text: true,
-     source: "tests"}
-  - {id: secret-act, path: raw/en/secret-act.txt, lang: en, title: "Secret Act", jurisdiction: "Nowhere",
-     year: 2031, kind: law, official: true, licence: "all rights reserved (test)", redistribute_text: false,
-     source: "tests"}
-"""
+
+def make_doc(
+    doc_id: str, lang: str, text: str, style: str, redistribute: bool = True, **meta: Any
+) -> Document:
+    fields: dict[str, Any] = {
+        "year": 2030,
+        "kind": "law",
+        "official": True,
+        "licence": "test",
+        "source": "tests",
+        "path": f"{doc_id}.txt",
+    }
+    return Document.from_text(doc_id, lang, text, style, redistribute_text=redistribute, **{**fields, **meta})
 
 
-def make_doc(doc_id: str, lang: str, text: str, style: str, redistribute: bool = True) -> Document:
-    return Document.from_text(
-        doc_id,
-        lang,
-        text,
-        style,
-        year=2030,
-        kind="law",
-        official=True,
-        licence="test",
-        redistribute_text=redistribute,
-        source="tests",
-        path=f"{doc_id}.txt",
-    )
+def fixture_documents() -> list[Document]:
+    return [
+        make_doc("vn-test-law", "vi", VI_TEXT, "vn", title="Luật thử nghiệm", licence="public domain (test)"),
+        make_doc(
+            "secret-act",
+            "en",
+            SECRET_TEXT,
+            "treaty",
+            False,
+            title="Secret Act",
+            licence="all rights reserved (test)",
+        ),
+    ]
 
 
 def fixture_provisions() -> list[dict[str, Any]]:
-    rows = [
-        p.to_dict() for p in segment_document(make_doc("vn-test-law", "vi", VI_TEXT, "vn"), SegmentParams())
-    ]
-    rows += [
-        p.to_dict()
-        for p in segment_document(make_doc("secret-act", "en", SECRET_TEXT, "treaty", False), SegmentParams())
-    ]
-    return rows
+    return [p.to_dict() for doc in fixture_documents() for p in segment_document(doc, SegmentOptions())]
 
 
 def write_fixture(tmp: Path) -> dict[str, Path]:
-    """Lexicon, manifest and provisions of the two fixture laws under ``tmp``."""
+    """Lexicon, documents and provisions of the two fixture laws under ``tmp``."""
     paths = {
         "lexicon": tmp / "lexicon.yaml",
-        "manifest": tmp / "manifest.yaml",
+        "documents": tmp / "documents.parquet",
         "provisions": tmp / "provisions.parquet",
         "scores": tmp / "scores.parquet",
     }
     paths["lexicon"].write_text(LEXICON_YAML, encoding="utf-8")
-    paths["manifest"].write_text(MANIFEST_YAML, encoding="utf-8")
+    write_parquet(to_table([d.__dict__ for d in fixture_documents()], DOCUMENTS_SCHEMA), paths["documents"])
     write_parquet(to_table(fixture_provisions(), PROVISIONS_SCHEMA), paths["provisions"])
     return paths
 
@@ -143,7 +138,7 @@ def test_scores_match_schema_and_cover_every_provision(tmp_path: Path) -> None:
         paths["provisions"],
         tmp_path / "no-model",
         paths["scores"],
-        ScoreParams(scorer="lexicon", batch_size=2),
+        ScoreParams(scorer="lexicon", batch_size=2, attribution="occlusion"),
         paths["lexicon"],
     )
     table = pq.read_table(paths["scores"])
@@ -151,124 +146,6 @@ def test_scores_match_schema_and_cover_every_provision(tmp_path: Path) -> None:
     assert table.schema.equals(SCORES_SCHEMA)
     assert counts["provisions"] == table.num_rows == len(fixture_provisions())
     assert set(table.column("model_version").to_pylist()) == {counts["model_version"]}
-
-
-def test_every_evidence_span_slices_to_its_text(tmp_path: Path, lexicon: Lexicon) -> None:
-    scorer = LexiconScorer(lexicon)
-    rows = score_provisions(
-        fixture_provisions(),
-        scorer,
-        lexicon,
-        ScoreParams(attribution="occlusion", attribution_min_score=0.1, attribution_min_drop=0.01),
-    )
-    n = 0
-    for r in rows:
-        for e in r["evidence"]:
-            assert r["text"][e["start"] : e["end"]] == e["text"], (r["provision_id"], e)
-            assert e["source"] in ("lexicon", "model")
-            n += 1
-    assert n > 0
-    assert any(e["source"] == "model" for r in rows for e in r["evidence"])
-
-
-def test_article_covers_its_units(lexicon: Lexicon) -> None:
-    rows = score_provisions(
-        fixture_provisions(), LexiconScorer(lexicon), lexicon, ScoreParams(attribution="none")
-    )
-    by_id = {r["provision_id"]: r for r in rows}
-    art = by_id["vn-test-law/art-2"]
-    units = [r for r in rows if r["parent_id"] and r["provision_id"].startswith("vn-test-law/art-2/")]
-    assert units
-    for d in ("vagueness", "speech_risk"):
-        assert art[d] == max([art[d]] + [u[d] for u in units])
-        assert art[f"{d}_level"] >= max(u[f"{d}_level"] for u in units)
-    # clause 1's marker appears in the article's evidence, shifted into the article's text
-    assert any(e["category"] == "political_expression" for e in art["evidence"])
-    assert by_id["vn-test-law/art-2/cl-1"]["speech_flag"] is True
-    assert by_id["vn-test-law/art-3"]["vague_flag"] is False
-
-
-# fmt: off
-MERGE_CASES = [
-    ([], []),
-    ([(0, 3)], [(0, 3)]),
-    ([(5, 8), (0, 3)], [(0, 3), (5, 8)]),
-    ([(0, 3), (4, 8)], [(0, 8)]),          # separated by one space: one span
-    ([(0, 5), (2, 4)], [(0, 5)]),
-]
-# fmt: on
-
-
-@pytest.mark.parametrize("spans, expected", MERGE_CASES)
-def test_merge_intervals(spans: list[tuple[int, int]], expected: list[tuple[int, int]]) -> None:
-    assert merge_intervals(spans) == expected
-
-
-def test_batches_by_length_cover_every_index_once() -> None:
-    texts = ["a" * n for n in (5, 1, 9, 3, 7)]
-    batches = batches_by_length(texts, 2)
-    assert sorted(i for b in batches for i in b) == list(range(5))
-    assert batches[0] == [2, 4]
-
-
-def test_occlusion_finds_the_marker(lexicon: Lexicon) -> None:
-    text = "Whoever publishes propaganda against the State commits an offence."
-    scorer = LexiconScorer(lexicon)
-    base = scorer.score_texts([text], ["en"])[0]
-    spans = occlusion_evidence(
-        scorer, text, "en", base, ScoreParams(attribution_window=2), lexicon.evidence(text, "en")
-    )
-    assert spans and all(text[e.start : e.end] == e.text for e in spans)
-    assert any(e.dimension == "speech_risk" and e.category == "political_expression" for e in spans)
-
-
-def test_empty_and_naughty_text(lexicon: Lexicon) -> None:
-    rows = fixture_provisions()[:1]
-    rows = [
-        dict(rows[0], text=t, provision_id=f"x/art-{i}", article=str(i))
-        for i, t in enumerate(["", "   ", "\u0000 ", "<script>alert(1)</script>", "Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟̜̘̦͟o̶̙̰̠kè"])
-    ]
-    out = score_provisions(rows, LexiconScorer(lexicon), lexicon, ScoreParams(attribution_min_score=0.0))
-    assert len(out) == len(rows) and all(0.0 <= r["vagueness"] <= 1.0 for r in out)
-
-
-def test_aggregate_keeps_units_unchanged() -> None:
-    art = {
-        "doc_id": "d",
-        "article": "1",
-        "level": "article",
-        "provision_id": "d/art-1",
-        "text": "ab cd",
-        "char_start": 10,
-        "vagueness": 0.1,
-        "speech_risk": 0.2,
-        "vagueness_level": 0,
-        "speech_risk_level": 0,
-        "evidence": [],
-    }
-    unit = {
-        **art,
-        "level": "clause",
-        "provision_id": "d/art-1/cl-1",
-        "text": "cd",
-        "char_start": 13,
-        "vagueness": 0.9,
-        "vagueness_level": 3,
-        "evidence": [
-            {
-                "start": 0,
-                "end": 2,
-                "text": "cd",
-                "dimension": "vagueness",
-                "category": "undefined_term",
-                "source": "lexicon",
-            }
-        ],
-    }
-    a, u = aggregate_articles([art, unit])
-    assert (a["vagueness"], a["vagueness_level"], a["speech_risk"]) == (0.9, 3, 0.2)
-    assert a["evidence"][0]["start"] == 3 and a["text"][3:5] == "cd"
-    assert u == unit
 
 
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
@@ -299,14 +176,25 @@ def test_params_reject_bad_values() -> None:
         ScoreParams(levels=("chapter",))
     with pytest.raises(ValueError, match="score.scorer"):
         ScoreParams(scorer="oracle")
+    with pytest.raises(
+        ValueError, match="score.attribution: expected occlusion or none with scorer: lexicon"
+    ):
+        ScoreParams(scorer="lexicon", attribution="tokens")
+    with pytest.raises(
+        ValueError, match="score.attribution: expected occlusion or none with units: separate"
+    ):
+        ScoreParams(units="separate")
+    with pytest.raises(ValueError, match="score.attribution: expected one of"):
+        ScoreParams(attribution="gradients")
 
 
 def tiny_classifier(path: Path) -> Path:
     """A tiny randomly initialised BERT classifier saved like models/classifier (no download)."""
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    from pipeline.model import Classifier, WindowSpec
+    from pipeline.nn.classifier import Classifier
+    from pipeline.nn.windows import WindowSpec
 
     torch.manual_seed(0)
     base = path / "base"
@@ -332,7 +220,7 @@ def tiny_classifier(path: Path) -> Path:
 def test_model_scorer_with_a_tiny_random_model(tmp_path: Path) -> None:
     paths = write_fixture(tmp_path)
     model_dir = tiny_classifier(tmp_path)
-    params = ScoreParams(batch_size=4, device="cpu", attribution_min_score=0.0, attribution_min_drop=0.0)
+    params = ScoreParams(batch_size=4, device="cpu", attribution_min_score=0.0, attribution_min_z=0.0)
     counts = run(paths["provisions"], model_dir, paths["scores"], params, paths["lexicon"])
     rows = pq.read_table(paths["scores"]).to_pylist()
     assert counts["provisions"] == len(rows) and len({r["model_version"] for r in rows}) == 1

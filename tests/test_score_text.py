@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from tiny import tiny_random_base
 
-from pipeline.model import Classifier, WindowSpec, tiny_random_base
+from pipeline.nn.classifier import Classifier
+from pipeline.nn.windows import WindowSpec
 from pipeline.score_text import InputError, parse_lines, run
 
 LEX = """markers:
@@ -39,7 +41,7 @@ def _lines(recs):
 
 def test_scores_and_lexicon_evidence(model_dir):
     out = io.StringIO()
-    run(io.StringIO(_lines(GOOD)), out, model_dir / "clf", model_dir / "lex.yaml", attribute=True)
+    run(io.StringIO(_lines(GOOD)), out, model_dir / "clf", model_dir / "lex.yaml", attribution="occlusion")
     rows = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [r["id"] for r in rows] == ["a", 2]
     for r, g in zip(rows, GOOD, strict=True):
@@ -49,7 +51,10 @@ def test_scores_and_lexicon_evidence(model_dir):
             "speech_risk",
             "vagueness_level",
             "speech_risk_level",
+            "vague_flag",
+            "speech_flag",
             "evidence",
+            "model_version",
         }
         assert 0 <= r["vagueness"] <= 1 and r["vagueness_level"] in range(4)
         lex = [e for e in r["evidence"] if e["source"] == "lexicon"]

@@ -220,8 +220,6 @@ TRANSLATIONS = [
 @pytest.mark.parametrize(("original", "translation"), TRANSLATIONS)
 def test_translation_units_equal_original(original: str, translation: str) -> None:
     path = RAW / "en" / f"{translation}.txt"
-    if not path.exists():
-        pytest.skip(f"{path} not written yet")
     en = segment_document(load(path), PARAMS)
     vi = segment_document(load(RAW / "vi" / f"{original}.txt"), PARAMS)
     articles = {p.article for p in en}

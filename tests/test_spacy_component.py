@@ -21,7 +21,9 @@ def lexicon_path(tmp_path: Path) -> str:
 
 def test_component_sets_scores_and_spans(lexicon_path: str) -> None:
     nlp = spacy.blank("en")
-    nlp.add_pipe("overbroad_scorer", config={"model": "lexicon", "lexicon": lexicon_path})
+    nlp.add_pipe(
+        "overbroad_scorer", config={"model": "lexicon", "lexicon": lexicon_path, "attribution": "none"}
+    )
     doc = nlp(
         "Whoever spreads false information or propaganda against the State, causing serious consequences."
     )
@@ -33,12 +35,13 @@ def test_component_sets_scores_and_spans(lexicon_path: str) -> None:
         "vagueness:evaluative_qualifier",
     } <= labels
     assert any(s.text == "false information" for s in doc.spans["overbroad"])
+    assert doc._.speech_flag is True and all(e["source"] == "lexicon" for e in doc._.evidence)
 
 
 def test_component_expands_partial_tokens_and_pipes(lexicon_path: str) -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe(
-        "overbroad_scorer", config={"model": "lexicon", "lexicon": lexicon_path, "attribution": True}
+        "overbroad_scorer", config={"model": "lexicon", "lexicon": lexicon_path, "attribution": "occlusion"}
     )
     docs = list(nlp.pipe(["No marker here.", "It threatens social order-wide peace.", ""], batch_size=2))
     assert docs[0]._.speech_risk == 0.0 and len(docs[0].spans["overbroad"]) == 0
@@ -64,9 +67,9 @@ def test_missing_model_dir_is_a_clear_error(tmp_path: Path) -> None:
         nlp.add_pipe("overbroad_scorer", config={"model": str(tmp_path / "nothing"), "lexicon": None})
 
 
-def test_entry_point_when_installed() -> None:
+def test_entry_point_is_registered() -> None:
+    # `pip install -e .` (make install) registers it; a missing entry point is a broken install
     eps = [e for e in entry_points(group="spacy_factories") if e.name == "overbroad_scorer"]
-    if not eps:
-        pytest.skip("package not installed with the spacy_factories entry point (pip install -e .)")
+    assert len(eps) == 1
     assert eps[0].value == "pipeline.spacy_component:make_overbroad_scorer"
     assert eps[0].load() is pipeline.spacy_component.make_overbroad_scorer

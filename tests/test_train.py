@@ -7,8 +7,9 @@ import json
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from tiny import tiny_random_base
 
-from pipeline.model import Classifier, tiny_random_base
+from pipeline.nn.classifier import Classifier
 from pipeline.schema import PROVISIONS_SCHEMA, to_table
 from pipeline.train import TrainParams, load_gold, run
 
@@ -47,14 +48,29 @@ def _corpus(tmp_path):
                 }
             )
             lvl = 3 if n % 2 else 0
-            gold.append(
-                {"provision_id": pid, "doc_id": doc, "lang": lang, "vagueness": lvl, "speech_risk": lvl}
-            )
+            gold.append(_label(pid, doc, lang, lvl))
     pq.write_table(to_table(rows, PROVISIONS_SCHEMA), tmp_path / "provisions.parquet")
     (tmp_path / "gold.jsonl").write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in gold))
     (tmp_path / "lexicon.yaml").write_text(LEXICON, encoding="utf-8")
     tiny_random_base(tmp_path / "base", [r["text"] + " " + r["heading"] for r in rows] + ["passage:"])
     return tmp_path
+
+
+def _label(pid: str, doc: str, lang: str, level: int, **kw) -> dict:
+    """A gold record as overbroad gold build writes it."""
+    return {
+        "provision_id": pid,
+        "doc_id": doc,
+        "lang": lang,
+        "vagueness": level,
+        "speech_risk": level,
+        "evidence": [],
+        "rationale": "test",
+        "annotator": "test",
+        "date": "2026-01-01",
+        "method": "manual",
+        **kw,
+    }
 
 
 def _params(**kw) -> TrainParams:
@@ -104,7 +120,9 @@ def test_train_writes_classifier_predictions_and_metrics(corpus):
         "README.md",
     ):
         assert (corpus / "clf" / f).exists(), f
-    assert "Intended use" in (corpus / "clf" / "README.md").read_text()
+    card = (corpus / "clf" / "README.md").read_text()
+    assert "Intended use" in card and f"# overbroad classifier `{m['model_version']}`" in card
+    assert "| model | vagueness |" in card  # the metrics tables of the template are filled in
     preds = pq.read_table(corpus / "clf.parquet").to_pandas()
     assert set(preds["system"]) == {"model", "lexicon", "tfidf", "frozen"}
     assert set(preds["setting"]) == {"in_language", "en->vi"}
@@ -159,9 +177,8 @@ def test_params_are_validated(kw, message):
 
 def test_gold_with_bad_level_is_an_error(tmp_path):
     p = tmp_path / "gold.jsonl"
-    p.write_text(json.dumps({"provision_id": "x/art-1", "doc_id": "x", "lang": "en", "vagueness": 4,
-                             "speech_risk": 0}) + "\n")
-    with pytest.raises(ValueError, match="vagueness expected 0..3"):
+    p.write_text(json.dumps(_label("x/art-1", "x", "en", 0, vagueness=4)) + "\n")
+    with pytest.raises(ValueError, match="vagueness expected an integer 0..3, found 4"):
         load_gold(p)
 
 
@@ -194,7 +211,7 @@ def test_saved_classifier_reproduces_the_cached_predictions(corpus):
 def test_lexicon_features_are_trained_saved_and_optional(corpus):
     import numpy as np
 
-    from pipeline.model import LEXICON_FILE
+    from pipeline.schema import MODEL_LEXICON_FILE as LEXICON_FILE
 
     _run(corpus, "clf_lex", _params(crosslingual=[], epochs=2))
     clf = Classifier.load(corpus / "clf_lex", device="cpu")

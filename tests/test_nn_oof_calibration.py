@@ -1,12 +1,12 @@
-"""pipeline.calibrate: Platt and isotonic per language, thresholds, held-out cross-calibration."""
+"""pipeline.nn.oof_calibration: Platt and isotonic per language, thresholds, held-out cross-calibration."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipeline.calibrate import cross_calibrate, fit_by_lang, fit_entry, fit_platt
-from pipeline.model import Calibration, apply_lang_entry
+from pipeline.nn.calibration import Calibration, apply_lang_entry
+from pipeline.nn.oof_calibration import cross_calibrate, fit_by_lang, fit_entry, fit_platt
 
 
 def _synthetic(n=4000, a=2.0, b=-1.0, seed=0):

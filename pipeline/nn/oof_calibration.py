@@ -26,7 +26,8 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.isotonic import IsotonicRegression
 
-from pipeline.model import FLAG_CUT, N_CUTS, apply_lang_entry, fit_threshold
+from pipeline.nn.calibration import FLAG_CUT, apply_lang_entry, fit_threshold
+from pipeline.nn.heads import N_CUTS
 from pipeline.schema import DIMENSIONS
 
 METHODS = ("platt", "isotonic")

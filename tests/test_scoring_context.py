@@ -1,14 +1,16 @@
-"""In-context scoring: one encoder pass per article gives the classifier's own article score, unit
-scores from the unit's tokens, and an exact additive decomposition for evidence."""
+"""pipeline.scoring.context: one encoder pass per article gives the classifier's own article score,
+unit scores from the unit's tokens, and an exact additive decomposition for evidence."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny import tiny_random_base
 
-from pipeline.context_score import ContextScorer, Item, predictions, word_spans
-from pipeline.model import Classifier, WindowSpec, tiny_random_base
+from pipeline.nn.classifier import Classifier
+from pipeline.nn.windows import WindowSpec
 from pipeline.schema import DIMENSIONS
+from pipeline.scoring.context import ContextScorer, Item
 
 ARTICLE = (
     "1. Người nào có hành vi tuyên truyền xuyên tạc, phỉ báng chính quyền nhân dân, thì bị phạt tù.\n"
@@ -56,29 +58,6 @@ def test_units_are_scored_and_tokens_slice_back(clf: Classifier) -> None:
     assert res.contrib.shape == (len(res.tokens), len(DIMENSIONS))
     for a, b in res.tokens:
         assert 0 <= a < b <= len(ARTICLE) and ARTICLE[a:b].strip()
-    preds = predictions(clf, np.stack([lg for lg in res.unit_logits if lg is not None]))
+    preds = clf.predictions(np.stack([lg for lg in res.unit_logits if lg is not None]))
     for p in preds:
         assert all(0.0 <= p[d] <= 1.0 and p[f"{d}_level"] in (0, 1, 2, 3) for d in DIMENSIONS)
-
-
-# fmt: off
-SPAN_CASES = [
-    # contributions per word (one token a word), top_k, width → expected spans (word indices, inclusive)
-    ([0, 0, 0, 9, 9, 9, 0, 0, 0, 0], 1, 3, [(3, 5)]),
-    ([9, 9, 9, 0, 0, 0, 0, 0, 0, 0], 1, 3, [(0, 2)]),
-    ([0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 3, 3, []),                  # nothing stands out
-    ([0, 9, 0, 0, 0, 0, 0, 0, 9, 0], 2, 1, [(1, 1), (8, 8)]),
-]
-# fmt: on
-
-
-@pytest.mark.parametrize(("weights", "top_k", "width", "expected"), SPAN_CASES)
-def test_word_spans_pick_the_phrases_that_carry_the_score(weights, top_k, width, expected) -> None:
-    words = [f"w{i}" for i in range(len(weights))]
-    text = " ".join(words)
-    starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
-    tokens = np.array([(s, s + len(w)) for s, w in zip(starts, words, strict=True)])
-    contrib = np.repeat(np.array(weights, dtype=float)[:, None], len(DIMENSIONS), axis=1)
-    got = word_spans(text, tokens, contrib, 0, len(text), top_k, min_z=1.0, width=width)
-    for d in DIMENSIONS:
-        assert [(a, b) for a, b, _ in got[d]] == [(tokens[i][0], tokens[j][1]) for i, j in expected]

@@ -1,13 +1,16 @@
-"""pipeline.precision: auto|fp32|bf16, and the scorer's flags in bf16 against fp32."""
+"""pipeline.nn.precision: auto|fp32|bf16, and the scorer's flags in bf16 against fp32."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from tiny import tiny_random_base
 
-from pipeline import precision
-from pipeline.model import Calibration, Classifier, WindowSpec, tiny_random_base
+from pipeline.nn import precision
+from pipeline.nn.calibration import Calibration
+from pipeline.nn.classifier import Classifier
+from pipeline.nn.windows import WindowSpec
 
 TEXTS = [
     "Whoever spreads false information against the State shall be punished",

@@ -1,6 +1,7 @@
-"""Score an article and all its clauses and points in one encoder pass, with exact token attributions.
+"""In-context scoring: an article and all its clauses and points in one encoder pass, with exact token
+contributions.
 
-The classifier's heads are linear over a mean-pooled window (pipeline.model): a window's score is
+The classifier's heads are linear over a mean-pooled window (pipeline.nn.heads): a window's score is
 ``b + mean_t(W·h_t) + lexicon term``. That sum decomposes exactly into one contribution ``W·h_t`` per
 token, which gives two things at the cost of encoding the article once:
 
@@ -21,13 +22,22 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
-from pipeline.model import Classifier, length_buckets, make_windows, pad_batch
+from pipeline.nn.classifier import Classifier
+from pipeline.nn.windows import length_buckets, make_windows, pad_batch
 from pipeline.schema import DIMENSIONS
+
+
+def window_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """The batches windows are encoded in: similar token lengths together (less padding).
+
+    The one place the scoring core decides batching (another order or a token budget goes here);
+    batch composition changes padding and so the last bits of the floats.
+    """
+    return length_buckets(lengths, batch_size)
 
 
 @dataclass(frozen=True)
@@ -101,10 +111,10 @@ class ContextScorer:
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
         win_scores = np.zeros((len(windows), len(DIMENSIONS)), dtype=np.float32)
         win_contrib: list[np.ndarray | None] = [None] * len(windows)
-        batches = length_buckets([len(w.input_ids) for w in windows], self.batch_size)
+        batches = window_batches([len(w.input_ids) for w in windows], self.batch_size)
         for b in tqdm(batches, desc="score", unit="batch", disable=not progress):
             ids, mask = pad_batch([windows[i].input_ids for i in b], pad)
-            hidden = clf.encoder_states(ids.to(clf.device), mask.to(clf.device))
+            hidden = clf.encode(ids.to(clf.device), mask.to(clf.device))
             contrib = (hidden.float().cpu() @ self.weight.T).numpy()  # [B, T, D]
             m = mask.numpy().astype(np.float32)
             pooled = (contrib * m[:, :, None]).sum(1) / np.clip(m.sum(1, keepdims=True), 1.0, None)
@@ -154,64 +164,3 @@ class ContextScorer:
                 unit_logits.append(self._cumulative(score[None, :])[0])
             results.append(ItemResult(self._cumulative(art[None, :])[0], unit_logits, tokens, contrib))
         return results
-
-
-def predictions(
-    clf: Classifier, logits: np.ndarray, langs: Sequence[str | None] | None = None
-) -> list[dict[str, Any]]:
-    """[N, D, 3] logits (and each text's language) → the per-text dicts of :meth:`Classifier.score_texts`."""
-    return clf.predictions(logits, langs)
-
-
-def word_spans(
-    text: str,
-    tokens: np.ndarray,
-    contrib: np.ndarray,
-    start: int,
-    end: int,
-    top_k: int,
-    min_z: float = 1.0,
-    width: int = 3,
-) -> dict[str, list[tuple[int, int, float]]]:
-    """The phrases of ``text[start:end]`` that carry each dimension's score.
-
-    A word's weight is the mean contribution of its tokens, standardised over the unit; weights are
-    averaged over ``width`` consecutive words, because the notions that carry a legal risk are phrases
-    ("xuyên tạc lịch sử", "false statement of fact") and Vietnamese words are several syllables. Phrases
-    whose average stands ``min_z`` standard deviations above the unit's mean are kept, overlapping ones
-    merged, and the ``top_k`` strongest per dimension returned as (start, end, weight) in ``text``.
-    """
-    import re
-
-    inside = (tokens[:, 0] >= start) & (tokens[:, 1] <= end) if len(tokens) else np.zeros(0, bool)
-    if inside.sum() < 2:
-        return {d: [] for d in DIMENSIONS}
-    tk, cb = tokens[inside], contrib[inside]
-    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\w+(?:[-'’]\w+)*", text[start:end])]
-    if not words:
-        return {d: [] for d in DIMENSIONS}
-    # token → word, so a word's weight is the mean of its tokens' contributions
-    wid = np.full(len(tk), -1)
-    for k, (a, b) in enumerate(words):
-        wid[(tk[:, 0] < b) & (tk[:, 1] > a)] = k
-    width = max(1, min(width, len(words)))
-    out: dict[str, list[tuple[int, int, float]]] = {}
-    for j, d in enumerate(DIMENSIONS):
-        mu, sd = float(cb[:, j].mean()), float(cb[:, j].std()) or 1.0
-        z = (cb[:, j] - mu) / sd
-        wz = np.array([z[wid == k].mean() if (wid == k).any() else 0.0 for k in range(len(words))])
-        phrase = np.convolve(wz, np.ones(width) / width, mode="valid")  # phrase k = words k..k+width-1
-        order = np.argsort(-phrase, kind="stable")
-        merged: list[list[Any]] = []
-        for k in order:
-            if phrase[k] < min_z or len(merged) >= top_k:
-                break
-            a, b = words[k][0], words[k + width - 1][1]
-            for m in merged:  # overlapping phrases join the stronger one already kept
-                if a <= m[1] and m[0] <= b:
-                    m[0], m[1] = min(m[0], a), max(m[1], b)
-                    break
-            else:
-                merged.append([a, b, float(phrase[k])])
-        out[d] = sorted((int(a), int(b), float(w)) for a, b, w in merged)
-    return out

@@ -1,4 +1,4 @@
-"""pipeline.frozen_heads: heads fitted on frozen window vectors, predictions, the averaged ensemble."""
+"""pipeline.nn.frozen_heads: heads fitted on frozen window vectors, predictions, the averaged ensemble."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.frozen_heads import HeadsFit, WindowVectors, average_heads, fit_heads, predict_heads
-from pipeline.model import bag_max
+from pipeline.nn.frozen_heads import HeadsFit, WindowVectors, average_heads, fit_heads, predict_heads
+from pipeline.nn.heads import bag_max
 
 
 def _data(n=60, h=8, seed=0):

@@ -7,10 +7,10 @@ fit only the heads (a few thousand weights) in seconds. Grouped cross-validation
 chose this over fine-tuning the top layer (see models/classifier/README.md): held-out laws are
 predicted as well at a small fraction of the cost.
 
-The heads are those of :class:`pipeline.model.OrdinalHeads` (one score per dimension from the pooled
+The heads are those of :class:`pipeline.nn.heads.OrdinalHeads` (one score per dimension from the pooled
 vector and the window's lexicon features, three CORAL cut biases), an article's score is the maximum
-over its windows, and the loss is :func:`pipeline.model.ordinal_loss`, so a fitted head drops into a
-:class:`~pipeline.model.TwoHeadModel` over the same encoder and scores exactly as it was trained.
+over its windows, and the loss is :func:`pipeline.nn.heads.ordinal_loss`, so a fitted head drops into a
+:class:`~pipeline.nn.heads.TwoHeadModel` over the same encoder and scores exactly as it was trained.
 
 :func:`average_heads` averages the weights of several heads. Because a head is linear up to the max
 over windows, the averaged head is the ensemble that averages the members' window scores before the
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pipeline.model import OrdinalHeads, bag_max, ordinal_loss
+from pipeline.nn.heads import OrdinalHeads, bag_max, ordinal_loss
 from pipeline.schema import DIMENSIONS
 
 

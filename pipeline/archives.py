@@ -1,0 +1,163 @@
+"""The bulk Vietnamese corpora's archives: reading them into Documents and segmenting them.
+
+Shared by the bulk pipeline, gold build (labels on bulk articles) and training (the texts of those
+labelled articles), so that every one of them cuts a bulk document into the same provisions with the
+same stable ids (``<archive>.<file slug>/art-<label>``).
+
+Bộ Pháp điển (the Ministry of Justice's codification) numbers articles by their place in the code,
+``Điều 1.11.LQ.1.`` (topic 1, subject 11, a law's article 1) or ``Điều 1.11.NĐ.1.1.`` (a decree's
+article inserted under it), which the ``vn`` style does not read as article headings. They are mapped
+here: each such label is replaced, in a copy of the text and with the same length, by an increasing
+placeholder number the ``vn`` style does read; the provisions are then given their printed label back.
+Offsets and unit texts are those of the original text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from pipeline.lang import clean_text
+from pipeline.schema import Document, Provision, provision_id
+from pipeline.segmenter import SegmentError, SegmentOptions, segment
+from pipeline.styles import PHAP_DIEN_HEADING, PHAP_DIEN_PLACEHOLDER_BASE
+
+# Provenance of the bundled archives (their MANIFEST.json lists files, not licences).
+PROVENANCE: dict[str, dict[str, str]] = {
+    "vn-phap-dien": {
+        "source": "Bộ Pháp điển điện tử (Ministry of Justice codification, phapdien.moj.gov.vn) via "
+        "diepxuan/diepxuan.github.io (van-ban/*.md)",
+        "licence": "Vietnamese legal normative documents are excluded from copyright protection "
+        "(Vietnam IP Law, Art. 15); public domain.",
+        "kind": "code",
+    },
+    "vn-underthesea-vlc": {
+        "source": "undertheseanlp/underthesea CP_Vietnamese-VLC (crawled from thuvienphapluat.vn)",
+        "licence": "Vietnamese legal normative documents are excluded from copyright protection "
+        "(Vietnam IP Law, Art. 15); public domain. Corpus redistributed by underthesea (Apache-2.0).",
+        "kind": "law",
+    },
+}
+_FALLBACK_PROVENANCE = {"source": "", "licence": "unknown", "kind": "law"}
+
+
+# --- reading archives ----------------------------------------------------------------------------
+
+
+def archive_name(path: str | Path) -> str:
+    name = Path(path).name
+    for suffix in (".tar.xz", ".tar.gz", ".tgz", ".tar"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", s.lower()).strip("-.") or "doc"
+
+
+def read_archive(path: str | Path) -> list[Document]:
+    """A tar of .txt files + MANIFEST.json → Documents (NFC, cleaned), in manifest order."""
+    name = archive_name(path)
+    prov = PROVENANCE.get(name, _FALLBACK_PROVENANCE)
+    files: dict[str, bytes] = {}
+    manifest: list[dict[str, Any]] | None = None
+    with tarfile.open(path) as tar:
+        for m in tar:
+            if not m.isfile():
+                continue
+            fh = tar.extractfile(m)
+            if fh is None:
+                continue
+            base = Path(m.name).name
+            if base == "MANIFEST.json":
+                manifest = json.loads(fh.read().decode("utf-8"))
+            elif base.endswith(".txt"):
+                files[base] = fh.read()
+    if manifest is None:
+        raise ValueError(f"{path}: no MANIFEST.json in the archive")
+    if not isinstance(manifest, list):
+        raise ValueError(f"{path}: MANIFEST.json expected a list of entries, found {type(manifest).__name__}")
+    docs = []
+    for i, entry in enumerate(manifest, 1):
+        fname = entry.get("file") if isinstance(entry, dict) else None
+        if not fname or fname not in files:
+            raise ValueError(f"{path}: MANIFEST.json entry {i} names {fname!r}, which is not in the archive")
+        try:
+            raw = files[fname].decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: {fname}: not valid UTF-8 (offset {e.start})") from None
+        stem = Path(fname).stem
+        docs.append(
+            Document(
+                doc_id=f"{name}.{_slug(stem)}",
+                lang="vi",
+                title=str(entry.get("title") or stem),
+                jurisdiction="Viet Nam",
+                year=int(entry.get("year") or _year(stem) or 0),
+                kind=prov["kind"],
+                official=True,
+                licence=prov["licence"],
+                redistribute_text=True,
+                source=f"{prov['source']} ({entry.get('source_path') or fname})",
+                path=f"{path}#{fname}",
+                style="vn",
+                text=clean_text(raw, "vi"),
+            )
+        )
+    return docs
+
+
+def _year(stem: str) -> int | None:
+    m = re.search(r"(?<!\d)(19[4-9]\d|20[0-4]\d)(?!\d)", stem)
+    return int(m.group(1)) if m else None
+
+
+# --- segmenting, Pháp điển labels included ---------------------------------------------------------
+
+
+def map_phap_dien(text: str) -> tuple[str, dict[str, str]]:
+    """Replace Pháp điển article labels by same-length placeholders; return (text, placeholder → label)."""
+    mapping: dict[str, str] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        num = str(PHAP_DIEN_PLACEHOLDER_BASE + len(mapping))
+        label = m.group(2)
+        if len(num) > len(label):
+            raise SegmentError(f"Pháp điển label {label!r} is too short to map")
+        mapping[num] = label
+        return m.group(1) + num + " " * (len(label) - len(num)) + "."
+
+    return PHAP_DIEN_HEADING.sub(repl, text), mapping
+
+
+def segment_bulk(doc: Document, params: SegmentOptions) -> tuple[list[Provision], list[str]]:
+    """A bulk document → its provisions (Pháp điển labels restored) and the segmenter's warnings."""
+    mapped, mapping = map_phap_dien(doc.text)
+    if not mapping:
+        seg = segment(doc, params)
+        return seg.provisions, seg.issues
+    seg = segment(dataclasses.replace(doc, text=mapped), params)
+    out = []
+    for p in seg.provisions:
+        art = mapping.get(p.article, p.article)
+        parent = None
+        if p.level == "clause" or (p.level == "point" and p.clause is None):
+            parent = provision_id(doc.doc_id, art)
+        elif p.level == "point":
+            parent = provision_id(doc.doc_id, art, p.clause)
+        # The placeholder only stood in the heading; the unit text is the original's.
+        out.append(
+            dataclasses.replace(
+                p,
+                article=art,
+                provision_id=provision_id(doc.doc_id, art, p.clause, p.point),
+                parent_id=parent,
+                text=doc.text[p.char_start : p.char_end],
+            )
+        )
+    return out, seg.issues
