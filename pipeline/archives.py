@@ -21,7 +21,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from pipeline.lang import clean_text
+from pipeline.loader import LoadError, clean_text, load_bytes
 from pipeline.schema import Document, Provision, provision_id
 from pipeline.segmenter import SegmentError, SegmentOptions, segment
 from pipeline.styles import PHAP_DIEN_HEADING, PHAP_DIEN_PLACEHOLDER_BASE
@@ -60,8 +60,12 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", s.lower()).strip("-.") or "doc"
 
 
-def read_archive(path: str | Path) -> list[Document]:
-    """A tar of .txt files + MANIFEST.json → Documents (NFC, cleaned), in manifest order."""
+def read_archive(path: str | Path, unreadable: list[dict[str, Any]] | None = None) -> list[Document]:
+    """A tar of .txt files + MANIFEST.json → Documents (NFC, cleaned), in manifest order.
+
+    A file the loader cannot read raises ValueError naming it, or, given ``unreadable``, is appended
+    there as a failed report row and left out (the other documents of the archive go on).
+    """
     name = archive_name(path)
     prov = PROVENANCE.get(name, _FALLBACK_PROVENANCE)
     files: dict[str, bytes] = {}
@@ -87,11 +91,14 @@ def read_archive(path: str | Path) -> list[Document]:
         fname = entry.get("file") if isinstance(entry, dict) else None
         if not fname or fname not in files:
             raise ValueError(f"{path}: MANIFEST.json entry {i} names {fname!r}, which is not in the archive")
-        try:
-            raw = files[fname].decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}: {fname}: not valid UTF-8 (offset {e.start})") from None
         stem = Path(fname).stem
+        try:
+            raw = load_bytes(files[fname], f"{path}#{fname}").text
+        except LoadError as e:
+            if unreadable is None:
+                raise ValueError(str(e)) from None
+            unreadable.append({"doc_id": f"{name}.{_slug(stem)}", "status": "failed", "reason": str(e)})
+            continue
         docs.append(
             Document(
                 doc_id=f"{name}.{_slug(stem)}",

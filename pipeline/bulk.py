@@ -176,11 +176,14 @@ def run(
     }
     for archive in archives:
         name = archive_name(archive)
-        docs = read_archive(archive)
+        unreadable: list[dict[str, Any]] = []
+        docs = read_archive(archive, unreadable)
+        for row in unreadable:
+            log.warning("%s", row["reason"])
         k = params.docs_per_chunk
         chunks = [docs[i : i + k] for i in range(0, len(docs), k)]
-        report: list[dict[str, Any]] = []
-        counts["documents"] += len(docs)
+        report: list[dict[str, Any]] = list(unreadable)
+        counts["documents"] += len(docs) + len(unreadable)
         for ci, chunk in enumerate(tqdm(chunks, desc=f"bulk {name}", unit="chunk", disable=None)):
             path = out_dir / name / f"chunk-{ci:05d}.parquet"
             fp = chunk_fingerprint(chunk, params, version)
@@ -216,9 +219,10 @@ def run(
             {"archive": str(archive), "model_version": version, "documents": report},
             out_dir / name / "report.json",
         )
-        if docs and failed / len(docs) > params.max_failed_fraction:
+        total = len(docs) + len(unreadable)
+        if total and failed / total > params.max_failed_fraction:
             raise SegmentError(
-                f"{archive}: {failed} of {len(docs)} documents could not be segmented "
+                f"{archive}: {failed} of {total} documents could not be read or segmented "
                 f"(more than bulk.max_failed_fraction={params.max_failed_fraction}); "
                 f"see {out_dir / name / 'report.json'}"
             )

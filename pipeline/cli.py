@@ -43,6 +43,10 @@ COMMANDS: dict[str, Command] = {
     "gold":          Command("pipeline.gold", help="build or check corpora/annotations/gold.jsonl"),
     "review":        Command("pipeline.review", help="Label Studio tasks out, a reviewer's labels in"),
     "bulk":          Command("pipeline.bulk", help="score the bulk Vietnamese corpora into data/bulk"),
+    "link":          Command("pipeline.link", help="provisions → penalties and cross-references"),
+    "versions":      Command("pipeline.versions", help="declared version pairs → data/versions.parquet"),
+    "diff":          Command("pipeline.diff", level=logging.WARNING,
+                             help="OLD_ID NEW_ID → JSON lines: status, changed clauses, deltas"),
 }
 # fmt: on
 

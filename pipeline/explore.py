@@ -585,6 +585,10 @@ COMPARISON_GROUPS: tuple[ComparisonGroup, ...] = (
                     ids=("coe-budapest-convention-*", "un-cybercrime-convention-*")),
     ComparisonGroup("ICCPR (the international standard)", "standard", ids=("un-iccpr-*",)),
     ComparisonGroup("Singapore", "comparator", jurisdictions=("Singapore",)),
+    # Two more cybercrime laws of the region: the Philippines' RA 10175 (its online-libel clause upheld
+    # in Disini, 2014) and Pakistan's PECA 2016 with its 2025 "false and fake information" offence.
+    ComparisonGroup("Philippines", "comparator", jurisdictions=("Philippines",)),
+    ComparisonGroup("Pakistan", "comparator", jurisdictions=("Pakistan",)),
 )
 # fmt: on
 

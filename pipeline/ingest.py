@@ -1,16 +1,16 @@
 """ingest stage: corpora/manifest.yaml + raw files → data/documents.parquet + data/ingest_report.json.
 
 Every manifest entry ends either as a row of documents.parquet or as a report row with the reason.
-An unreadable file is reported and does not stop the others; a malformed manifest (an entry that
-points at nothing, a duplicate id, a missing required field) is an error naming the entry.
+An unreadable file is reported and does not stop the others; so is a malformed entry (one that points
+at nothing or outside the project, a repeated id, a missing field or one of the wrong type), as a
+failed row naming the entry. Only a manifest that is not a list of documents stops the stage.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
-import io as _io
 import logging
-import re
 import sys
 import urllib.error
 import urllib.request
@@ -21,17 +21,28 @@ from typing import Any
 from tqdm import tqdm
 
 from pipeline import stage
+from pipeline.detect import detect_style, no_style_message
 from pipeline.io import write_json, write_parquet
-from pipeline.lang import clean_text
-from pipeline.manifest import read_manifest
+from pipeline.loader import (
+    FORMATS,
+    LoadError,
+    clean_text,
+    html_to_text,
+    load_bytes,
+    markdown_to_text,
+    too_big,
+)
+from pipeline.loader import decode as _decode
+from pipeline.manifest import ManifestError, check_manifest, read_manifest
 from pipeline.params import load_params
 from pipeline.schema import DOCUMENTS_SCHEMA, Document, ManifestEntry, to_table
 
 log = logging.getLogger(__name__)
 
+__all__ = ["FORMATS", "ManifestError", "clean_text", "html_to_text", "markdown_to_text", "read_manifest"]
 
-class DecodeError(ValueError):
-    """A file's bytes are not text in any encoding we accept."""
+# A file's bytes are not the text of a law (pipeline.loader says why, naming the file and line).
+DecodeError = LoadError
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class IngestParams:
     download_timeout_s: float = 20.0
     min_chars: int = 200
     max_failed_fraction: float = 0.2
+    max_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if not self.encodings:
@@ -61,126 +73,14 @@ class IngestParams:
 
 
 def decode(data: bytes, encodings: list[str], name: str = "<bytes>") -> tuple[str, str]:
-    """Bytes → (text, encoding). UTF-8 (BOM or not), UTF-16 with a BOM, then Windows-1258.
-
-    Older Vietnamese files are often Windows-1258 (cp1258); cp1258 decodes almost any byte string, so
-    it is tried last and accepted only when the result looks like text.
-    """
-    if not data.strip():
-        raise DecodeError(f"{name}: file is empty")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as e:
-            raise DecodeError(
-                f"{name}: has a UTF-16 byte-order mark but is not UTF-16 ({e.reason})"
-            ) from None
-    if b"\x00" in data[:4096] and _looks_utf16_without_bom(data):
-        # Latin text in UTF-16 has a zero high byte: at odd offsets in little-endian, even in big-endian.
-        sample = data[:4096]
-        enc = "utf-16-le" if sample[1::2].count(0) >= sample[0::2].count(0) else "utf-16-be"
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError as e:
-            raise DecodeError(
-                f"{name}: looks like UTF-16 without a byte-order mark but is not ({e.reason})"
-            ) from None
-    for enc in encodings:
-        if enc.startswith("utf-16"):
-            continue
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        if _looks_like_text(text):
-            return text, enc
-    raise DecodeError(f"{name}: not text in any of the encodings {encodings} (binary file?)")
+    """Bytes → (text, encoding): :func:`pipeline.loader.decode` (kept here for its callers)."""
+    return _decode(data, name, encodings)
 
 
-def _looks_utf16_without_bom(data: bytes) -> bool:
-    sample = data[:4096]
-    zeros_odd = sample[1::2].count(0)
-    zeros_even = sample[0::2].count(0)
-    return max(zeros_odd, zeros_even) > 0.3 * (len(sample) / 2)
-
-
-def _looks_like_text(text: str) -> bool:
-    sample = text[:20000]
-    if not sample:
-        return False
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\ufffd")
-    return bad / len(sample) < 0.01
-
-
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML page, one block element a line."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "head", "noscript"]):
-        tag.decompose()
-    text = soup.get_text("\n")
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-_MD_PATTERNS = [
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),  # heading markers
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italic
-    (re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.M), ""),  # table rules
-    (re.compile(r"^\s*>\s?", re.M), ""),  # quotes
-    (re.compile(r"<[^>\n]+>"), ""),  # inline html
-]
-
-
-def markdown_to_text(md: str) -> str:
-    for pat, rep in _MD_PATTERNS:
-        md = pat.sub(rep, md)
-    md = md.replace("|", " ")
-    return "\n".join(line.strip() for line in md.splitlines() if line.strip())
-
-
-def pdf_to_text(data: bytes, name: str) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(_io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError) as e:
-        raise DecodeError(f"{name}: unreadable PDF ({e})") from None
-    text = "\n".join(pages)
-    if not text.strip():
-        raise DecodeError(f"{name}: PDF has no text layer (scanned? OCR it first)")
-    return text
-
-
-def docx_to_text(data: bytes, name: str) -> str:
-    import zipfile
-
-    import docx
-
-    try:
-        document = docx.Document(_io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise DecodeError(f"{name}: unreadable .docx ({e})") from None
-    return "\n".join(p.text for p in document.paragraphs if p.text.strip())
-
-
-def extract_text(data: bytes, fmt: str, params: IngestParams, name: str) -> tuple[str, str]:
-    """Raw bytes of a file of format ``fmt`` → (plain text, encoding or format used)."""
-    if fmt == "pdf":
-        return pdf_to_text(data, name), "pdf"
-    if fmt == "docx":
-        return docx_to_text(data, name), "docx"
-    text, enc = decode(data, params.encodings, name)
-    if fmt == "html":
-        return html_to_text(text), enc
-    if fmt == "md":
-        return markdown_to_text(text), enc
-    return text, enc
+def extract_text(data: bytes, fmt: str, params: IngestParams, name: str) -> tuple[str, str, list[str]]:
+    """Raw bytes of a file → (plain text, encoding or format used, warnings): the shared loader."""
+    loaded = load_bytes(data, name, fmt, params.encodings, params.max_bytes)
+    return loaded.text, loaded.encoding, loaded.warnings
 
 
 # ---------------------------------------------------------------- downloads
@@ -233,21 +133,45 @@ def load_document(entry: ManifestEntry, params: IngestParams) -> tuple[Document 
     else:
         assert entry.path is not None
         try:
+            size = entry.path.stat().st_size
+            if size > params.max_bytes:
+                row.update(status="failed", reason=too_big(str(entry.path), size, params.max_bytes))
+                return None, row
             data = entry.path.read_bytes()
         except OSError as e:
             row.update(status="failed", reason=f"{entry.path}: cannot read ({e.strerror})")
             return None, row
     name = str(entry.path or entry.url)
     try:
-        raw, enc = extract_text(data, entry.fmt, params, name)
-    except DecodeError as e:
+        raw, enc, warnings = extract_text(data, entry.fmt, params, name)
+    except LoadError as e:
         row.update(status="failed", reason=str(e))
         return None, row
     text = clean_text(raw, meta["lang"])
     if len(text.strip()) < params.min_chars:
         row.update(status="failed", reason=f"{name}: only {len(text.strip())} characters of text")
         return None, row
-    row.update(status="ok", encoding=enc, characters=len(text), bytes=len(data))
+    choice = detect_style(text, meta["lang"])
+    style = meta.get("style") or choice.style
+    if style is None:
+        row.update(
+            status="failed", reason=f"{name}: {no_style_message(choice)}", style_detection=choice.as_dict()
+        )
+        return None, row
+    if meta.get("style") and choice.style not in (None, style):
+        warnings.append(
+            f"{name}: manifest style {style!r}, but the text reads as {choice.style!r} ({choice.evidence})"
+        )
+    row.update(
+        status="ok",
+        encoding=enc,
+        characters=len(text),
+        bytes=len(data),
+        style=style,
+        style_source="manifest" if meta.get("style") else "detected",
+        style_detection=choice.as_dict(),
+        warnings=warnings,
+    )
     doc = Document(
         doc_id=entry.doc_id,
         lang=meta["lang"],
@@ -258,10 +182,9 @@ def load_document(entry: ManifestEntry, params: IngestParams) -> tuple[Document 
         official=bool(meta["official"]),
         licence=str(meta["licence"]),
         redistribute_text=bool(meta["redistribute_text"]),
-        source=str(meta.get("source") or ""),
-        source_url=meta.get("source_url") or meta.get("url"),
+        source=str(meta.get("source_url") or meta.get("url") or meta.get("source") or ""),
         path=str(meta.get("path") or meta.get("url")),
-        style=str(meta["style"]),
+        style=str(style),
         text=text,
         translation_of=meta.get("translation_of"),
     )
@@ -276,25 +199,30 @@ def run(
     root: str | Path = ".",
 ) -> dict[str, int]:
     """Ingest every manifest entry; write documents and the report; return counts."""
-    entries = read_manifest(manifest, root)
-    docs, report = [], []
+    entries, problems = check_manifest(manifest, root)
+    docs, report = [], list(problems)
+    for row in problems:
+        log.warning("%s: failed (%s)", row["doc_id"], row["reason"])
     for entry in tqdm(entries, desc="ingest", unit="doc", disable=None):
         doc, row = load_document(entry, params)
         report.append(row)
         if doc is not None:
             docs.append(doc)
+            for w in row.get("warnings", []):
+                log.warning("%s: %s", entry.doc_id, w)
         else:
             log.warning("%s: %s (%s)", entry.doc_id, row["status"], row["reason"])
     counts = {
-        "entries": len(entries),
+        "entries": len(report),
         "ok": sum(r["status"] == "ok" for r in report),
         "skipped": sum(r["status"] == "skipped" for r in report),
         "failed": sum(r["status"] == "failed" for r in report),
+        "warnings": sum(len(r.get("warnings", [])) for r in report),
     }
-    if entries and counts["failed"] / len(entries) > params.max_failed_fraction:
+    if report and counts["failed"] / len(report) > params.max_failed_fraction:
         failed = [f"{r['doc_id']}: {r['reason']}" for r in report if r["status"] == "failed"]
         raise RuntimeError(
-            f"ingest: {counts['failed']} of {len(entries)} documents failed "
+            f"ingest: {counts['failed']} of {len(report)} documents failed "
             f"(more than ingest.max_failed_fraction={params.max_failed_fraction}):\n" + "\n".join(failed)
         )
     write_parquet(to_table([d.__dict__ for d in docs], DOCUMENTS_SCHEMA), out_path)
@@ -310,9 +238,19 @@ PATHS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = stage.arguments("overbroad ingest", __doc__, PATHS, argv)
+    def extra(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("--strict", action="store_true", help="exit 1 when any document has warnings")
+
+    args = stage.arguments("overbroad ingest", __doc__, PATHS, argv, extra)
     params = load_params(IngestParams, "ingest", args.params)
-    return stage.execute("ingest", lambda: run(args.manifest, args.out, args.report, params))
+    counts: dict[str, int] = {}
+
+    def go() -> dict[str, int]:
+        counts.update(run(args.manifest, args.out, args.report, params))
+        return counts
+
+    code = stage.execute("ingest", go)
+    return 1 if code == 0 and args.strict and counts.get("warnings") else code
 
 
 if __name__ == "__main__":

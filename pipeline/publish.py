@@ -33,9 +33,22 @@ from pipeline import __version__, stage
 from pipeline.inputs import read_gold, read_model_dir, read_table
 from pipeline.io import atomic_path
 from pipeline.params import load_params
+from pipeline.reach import ARTICLES_SCHEMA, card_section, join_penalties, strip_references
+from pipeline.reach import COLUMN_MEANINGS as REACH_MEANINGS
 from pipeline.render import render
 from pipeline.report import write_reports
-from pipeline.schema import DIMENSIONS, DOCUMENTS_SCHEMA, MODEL_CARD_FILE, SCORES_SCHEMA, GoldLabel, to_table
+from pipeline.schema import (
+    DIMENSIONS,
+    DOCUMENTS_SCHEMA,
+    MODEL_CARD_FILE,
+    PENALTIES_SCHEMA,
+    REFERENCES_SCHEMA,
+    SCORES_SCHEMA,
+    VERSIONS_SCHEMA,
+    GoldLabel,
+    to_table,
+    validate_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +78,7 @@ COLUMN_MEANINGS = {
     "speech_flag": "speech_risk at or above the calibrated threshold",
     "evidence": "spans {start, end, text, dimension, category, source} in `text`; source lexicon or model",
     "model_version": "the classifier's id (hash of weights and params)",
+    **REACH_MEANINGS,
 }
 
 
@@ -182,10 +196,12 @@ def render_card(
     gold: dict[str, Any],
     metrics: list[dict[str, Any]],
     params: PublishParams,
+    reach: str = "",
 ) -> str:
     n = counts["rows"]
     size = "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000 else "100K<n<1M"
-    schema = [(f.name, str(f.type), COLUMN_MEANINGS.get(f.name, "")) for f in SCORES_SCHEMA]
+    fields = ARTICLES_SCHEMA if reach else SCORES_SCHEMA
+    schema = [(f.name, str(f.type), COLUMN_MEANINGS.get(f.name, "")) for f in fields]
     return render(
         "dataset_card.md.j2",
         version=version,
@@ -203,6 +219,7 @@ def render_card(
         authors=params.authors,
         year=params.year,
         url=params.url,
+        reach=reach,
     )
 
 
@@ -235,6 +252,22 @@ def check_no_withheld(folder: Path, secrets: set[str]) -> None:
 
 
 # --- I/O shell -----------------------------------------------------------------------------------
+
+
+def _read_link(paths: dict[str, str | Path]) -> dict[str, list[dict[str, Any]]]:
+    """The link and versions stages' tables named in ``paths`` (missing ones empty, with a warning)."""
+    schemas = {"penalties": PENALTIES_SCHEMA, "references": REFERENCES_SCHEMA, "versions": VERSIONS_SCHEMA}
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in schemas}
+    for key, path in paths.items():
+        if key not in schemas:
+            raise ValueError(f"link_paths: expected keys {sorted(schemas)}, found {key!r}")
+        if not Path(path).is_file():
+            log.warning("%s: not found; published without it", path)
+            continue
+        table = pq.read_table(path)
+        validate_frame(table, schemas[key], str(path))
+        out[key] = table.to_pylist()
+    return out
 
 
 def _thresholds(model_dir: Path) -> dict[str, float]:
@@ -285,8 +318,14 @@ def run(
     model_dir: str | Path = "models/classifier",
     metrics_path: str | Path | None = "metrics/eval.json",
     gold_path: str | Path | None = "corpora/annotations/gold.jsonl",
+    link_paths: dict[str, str | Path] | None = None,
 ) -> dict[str, Any]:
-    """Build data/publish/ atomically (a failed run leaves the previous folder intact); return counts."""
+    """Build data/publish/ atomically (a failed run leaves the previous folder intact); return counts.
+
+    ``link_paths`` ({penalties, references, versions}: parquet paths from the link and versions
+    stages) adds the penalty columns to articles.parquet and publishes references.parquet and
+    versions.parquet; a path that does not exist is skipped with a warning.
+    """
     table = read_table(scores_path, SCORES_SCHEMA, "scores")
     documents = load_documents(documents_path)
     raw = table.select([f.name for f in SCORES_SCHEMA]).to_pylist()
@@ -297,6 +336,10 @@ def run(
     rows = strip_withheld(raw, documents)
     articles = [r for r in rows if r["level"] == "article"]
     units = [r for r in rows if r["level"] != "article"]
+    link = _read_link(link_paths or {})
+    withheld_docs = {r["doc_id"] for r in rows if not may_publish_text(r["doc_id"], documents)}
+    articles = join_penalties(articles, link["penalties"], withheld_docs)
+    references = strip_references(link["references"], withheld_docs)
     model_dir = Path(model_dir)
     model_version = next((str(r["model_version"]) for r in rows), "")
     docs = document_rows(rows, documents)
@@ -319,7 +362,12 @@ def run(
         gold = gold_summary([])
     with atomic_path(out_dir, is_dir=True) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; a published folder is world-readable
-        pq.write_table(to_table(articles, SCORES_SCHEMA), tmp / "articles.parquet")
+        pq.write_table(
+            to_table(articles, ARTICLES_SCHEMA if link_paths else SCORES_SCHEMA), tmp / "articles.parquet"
+        )
+        if link_paths:
+            pq.write_table(to_table(references, REFERENCES_SCHEMA), tmp / "references.parquet")
+            pq.write_table(to_table(link["versions"], VERSIONS_SCHEMA), tmp / "versions.parquet")
         pq.write_table(to_table(units, SCORES_SCHEMA), tmp / "units.parquet")
         _write_csv(rows, tmp / "scores.csv")
         (tmp / "documents.json").write_text(
@@ -345,11 +393,14 @@ def run(
                 gold=gold,
                 metrics=metrics_rows(metrics),
                 params=params,
+                reach=card_section(articles, references, link["versions"]) if link_paths else "",
             ),
             encoding="utf-8",
         )
         if params.reports:
-            counts |= write_reports(rows, documents, tmp / "reports", params.version)
+            counts |= write_reports(
+                articles + units, documents, tmp / "reports", params.version, references, link["versions"]
+            )
         (tmp / "version.json").write_text(
             json.dumps(
                 {
@@ -432,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
             "--push-to-hub", metavar="REPO", default=None, help="upload data/publish to this repo"
         )
         ap.add_argument("--private", action="store_true", help="create the hub repo as private")
+        ap.add_argument("--penalties", default=None, help="data/penalties.parquet (link stage)")
+        ap.add_argument("--references", default=None, help="data/references.parquet (link stage)")
+        ap.add_argument("--versions", default=None, help="data/versions.parquet (versions stage)")
         ap.add_argument(
             "--skip-build", action="store_true", help="push the existing folder, do not rebuild it"
         )
@@ -442,7 +496,25 @@ def main(argv: list[str] | None = None) -> int:
         counts: dict[str, Any] = {}
         if not args.skip_build:
             params = load_params(PublishParams, "publish", args.params)
-            counts = run(args.scores, args.documents, args.out, params, args.model, args.metrics, args.gold)
+            link_paths = {
+                k: v
+                for k, v in (
+                    ("penalties", args.penalties),
+                    ("references", args.references),
+                    ("versions", args.versions),
+                )
+                if v
+            }
+            counts = run(
+                args.scores,
+                args.documents,
+                args.out,
+                params,
+                args.model,
+                args.metrics,
+                args.gold,
+                link_paths or None,
+            )
         if args.push_to_hub:
             counts["pushed"] = push_to_hub(args.out, args.push_to_hub, private=args.private)
         return counts

@@ -64,9 +64,13 @@ def _unit_label(r: dict[str, Any]) -> str:
 
 
 def render_document(
-    doc_id: str, rows: Sequence[dict[str, Any]], meta: dict[str, Any], model_version: str
+    doc_id: str,
+    rows: Sequence[dict[str, Any]],
+    meta: dict[str, Any],
+    model_version: str,
+    reach: dict[str, Any] | None = None,
 ) -> str:
-    """One law's score rows → its HTML page."""
+    """One law's score rows → its HTML page (``reach``: its references and version changes)."""
     withheld = not meta.get("redistribute_text", True)
     units: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -92,6 +96,9 @@ def render_document(
                     )
                 },
                 "heading": None if withheld else r.get("heading"),
+                "penalty_max": r.get("penalty_max"),
+                "un_serious_crime": r.get("un_serious_crime"),
+                "reached_from": list(r.get("reached_from") or []),
                 "order": i,
                 "anchor": f"art-{r['article']}",
                 "withheld": withheld or text is None,
@@ -110,7 +117,33 @@ def render_document(
         articles=articles,
         model_version=model_version,
         script=Markup(SORT_JS),
+        reach=reach,
     )
+
+
+def doc_reach(
+    doc_id: str, references: Sequence[dict[str, Any]], versions: Sequence[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What a law's page shows of its references and of what changed between its versions."""
+    refs = [r for r in references if r["source_doc_id"] == doc_id]
+    changes = [
+        v
+        for v in versions
+        if doc_id in (v["old_doc_id"], v["new_doc_id"]) and v["status"] not in ("unchanged", "editorial")
+    ]
+    if not refs and not changes:
+        return None
+    other = sorted({r["target_doc_id"] for r in refs if r["target_doc_id"] not in (None, doc_id)})
+    outside = sorted({r["law_text"] for r in refs if r["target_doc_id"] is None and r["law_text"]})
+    pair = next(((v["old_doc_id"], v["new_doc_id"]) for v in changes), None)
+    return {
+        "references": len(refs),
+        "resolved": sum(bool(r["resolved"]) for r in refs),
+        "other_laws": other,
+        "outside": outside,
+        "pair": pair,
+        "changes": changes,
+    }
 
 
 def render_index(docs: Sequence[dict[str, Any]], version: str, model_version: str) -> str:
@@ -121,7 +154,12 @@ def render_index(docs: Sequence[dict[str, Any]], version: str, model_version: st
 
 
 def write_reports(
-    rows: Sequence[dict[str, Any]], documents: dict[str, dict[str, Any]], out_dir: str | Path, version: str
+    rows: Sequence[dict[str, Any]],
+    documents: dict[str, dict[str, Any]],
+    out_dir: str | Path,
+    version: str,
+    references: Sequence[dict[str, Any]] = (),
+    versions: Sequence[dict[str, Any]] = (),
 ) -> dict[str, int]:
     """Score rows (already stripped of withheld text) → out_dir/<doc_id>.html + index.html."""
     out_dir = Path(out_dir)
@@ -134,7 +172,8 @@ def write_reports(
     for doc_id, drows in sorted(by_doc.items()):
         meta = documents.get(doc_id, {})
         (out_dir / f"{doc_id}.html").write_text(
-            render_document(doc_id, drows, meta, model_version), encoding="utf-8"
+            render_document(doc_id, drows, meta, model_version, doc_reach(doc_id, references, versions)),
+            encoding="utf-8",
         )
         arts = [r for r in drows if r["level"] == "article"]
         index.append(

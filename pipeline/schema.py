@@ -162,10 +162,10 @@ GOLD_METHODS = ("manual", "adjudicated", "human_review")
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """One entry of corpora/manifest.yaml, checked by :func:`pipeline.inputs.read_manifest`.
+    """One entry of corpora/manifest.yaml, checked by :func:`pipeline.manifest.read_manifest`.
 
-    ``meta`` is the entry as written (``style`` filled in when absent); ``path`` the local file, or
-    ``url`` (and its pinned ``sha256``) a download; ``fmt`` the file format.
+    ``meta`` is the entry as written (without ``style``, the text decides: pipeline.detect); ``path``
+    the local file, or ``url`` (and its pinned ``sha256``) a download; ``fmt`` the file format.
     """
 
     meta: dict[str, Any]
@@ -356,5 +356,81 @@ PREDICTIONS_SCHEMA = pa.schema(
         ("flag", pa.bool_()),
         ("threshold", pa.float64()),
         ("gold", pa.int8()),
+    ]
+)
+
+
+# Penalties, cross-references and versions (link and versions stages; issue 12).
+PENALTY_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("source_id", pa.string()),
+            ("kind", pa.string()),
+            ("min_years", pa.float64()),
+            ("max_years", pa.float64()),
+            ("amount_min", pa.float64()),
+            ("amount_max", pa.float64()),
+            ("text", pa.string()),
+            ("start", pa.int32()),
+            ("end", pa.int32()),
+        ]
+    )
+)
+
+PENALTIES_SCHEMA = pa.schema(
+    [
+        ("provision_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("article", pa.string()),
+        ("penalty_max", pa.string()),
+        ("penalty_max_years", pa.float64()),
+        ("penalty_min_years", pa.float64()),
+        ("penalty_max_source", pa.string()),
+        ("penalty_max_text", pa.string()),
+        ("un_serious_crime", pa.bool_()),
+        ("budapest_extraditable", pa.bool_()),
+        ("penalty_kinds", pa.list_(pa.string())),
+        ("relative_penalty", pa.bool_()),
+        ("penalties", PENALTY_TYPE),
+        ("reached_from", pa.list_(pa.string())),
+        ("law_named_by", pa.list_(pa.string())),
+    ]
+)
+
+REFERENCES_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("source_doc_id", pa.string()),
+        ("target_id", pa.string()),
+        ("target_doc_id", pa.string()),
+        ("target_level", pa.string()),
+        ("text", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("resolved", pa.bool_()),
+        ("exact", pa.bool_()),
+        ("law_text", pa.string()),
+    ]
+)
+
+VERSIONS_SCHEMA = pa.schema(
+    [
+        ("old_doc_id", pa.string()),
+        ("new_doc_id", pa.string()),
+        ("article", pa.string()),
+        ("old_id", pa.string()),
+        ("new_id", pa.string()),
+        ("status", pa.string()),
+        ("changed_clauses", pa.list_(pa.string())),
+        ("vagueness_old", pa.float64()),
+        ("vagueness_new", pa.float64()),
+        ("vagueness_delta", pa.float64()),
+        ("speech_risk_old", pa.float64()),
+        ("speech_risk_new", pa.float64()),
+        ("speech_risk_delta", pa.float64()),
+        ("speech_flag_old", pa.bool_()),
+        ("speech_flag_new", pa.bool_()),
+        ("penalty_max_old", pa.string()),
+        ("penalty_max_new", pa.string()),
     ]
 )

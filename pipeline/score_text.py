@@ -6,7 +6,9 @@ scores an article without clauses. Each output line is {"id", "vagueness", "spee
 evidence spans come from the lexicon (source "lexicon") and from the model (source "model",
 ``--attribution tokens``, the default, or ``occlusion``; ``none`` for lexicon spans only). The whole
 input is read and checked first: a malformed line is a one-line error naming its line number, exit 2,
-and nothing is written to stdout.
+and nothing is written to stdout. With
+``--on-error skip`` each malformed line is named on stderr and left out, and every other line is
+scored, so that a long batch is not lost to one bad line.
 """
 
 from __future__ import annotations
@@ -32,26 +34,33 @@ class InputError(ValueError):
     """A line of the input is not a valid {"id", "text", "lang"} record."""
 
 
-def parse_lines(lines: Iterable[str], where: str = "stdin") -> list[dict[str, Any]]:
-    """JSON Lines → records; the first bad line raises InputError naming it (blank lines are skipped)."""
+ON_ERROR = ("fail", "skip")
+
+
+def parse_lines(
+    lines: Iterable[str | bytes],
+    where: str = "stdin",
+    on_error: str = "fail",
+    skipped: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """JSON Lines → records; a bad line raises InputError naming it (blank lines are skipped).
+
+    With ``on_error="skip"`` a bad line is left out and its message appended to ``skipped``.
+    """
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error: expected one of {ON_ERROR}, found {on_error!r}")
     out = []
     for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}:{n}: malformed JSON ({e.msg})") from None
-        if not isinstance(rec, dict):
-            raise InputError(f"{where}:{n}: expected a JSON object, found {type(rec).__name__}")
-        missing = [k for k in ("id", "text", "lang") if k not in rec]
-        if missing:
-            raise InputError(f"{where}:{n}: missing field(s) {missing}")
-        if not isinstance(rec["text"], str):
-            raise InputError(f"{where}:{n}: 'text' expected a string, found {type(rec['text']).__name__}")
-        if rec["lang"] not in LANGS:
-            raise InputError(f"{where}:{n}: 'lang' expected one of {list(LANGS)}, found {rec['lang']!r}")
-        out.append({"id": rec["id"], "text": normalise(rec["text"], rec["lang"]), "lang": rec["lang"]})
+            rec = _parse_line(line, f"{where}:{n}")
+        except InputError as e:
+            if on_error == "fail":
+                raise
+            if skipped is not None:
+                skipped.append(str(e))
+            continue
+        if rec is not None:
+            out.append(rec)
     return out
 
 
@@ -67,6 +76,30 @@ OUTPUT_KEYS = (
 )
 
 
+def _parse_line(line: str | bytes, where: str) -> dict[str, Any] | None:
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"{where}: not UTF-8 ({e.reason} at byte {e.start} of the line)") from None
+    if not line.strip():
+        return None
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where}: malformed JSON ({e.msg})") from None
+    if not isinstance(rec, dict):
+        raise InputError(f"{where}: expected a JSON object, found {type(rec).__name__}")
+    missing = [k for k in ("id", "text", "lang") if k not in rec]
+    if missing:
+        raise InputError(f"{where}: missing field(s) {missing}")
+    if not isinstance(rec["text"], str):
+        raise InputError(f"{where}: 'text' expected a string, found {type(rec['text']).__name__}")
+    if rec["lang"] not in LANGS:
+        raise InputError(f"{where}: 'lang' expected one of {list(LANGS)}, found {rec['lang']!r}")
+    return {"id": rec["id"], "text": normalise(rec["text"], rec["lang"]), "lang": rec["lang"]}
+
+
 def score_records(
     records: list[dict[str, Any]], scorer: Scorer, lexicon: Lexicon | None, options: ScoringOptions
 ) -> list[dict[str, Any]]:
@@ -76,15 +109,21 @@ def score_records(
 
 
 def run(
-    stdin: IO[str],
+    stdin: IO[str] | IO[bytes],
     stdout: IO[str],
     model_dir: str | Path,
     lexicon_path: str | Path | None,
     attribution: str = "tokens",
     int8: bool = False,
+    on_error: str = "fail",
+    stderr: IO[str] | None = None,
 ) -> dict[str, int]:
-    """Read all of stdin, score, then write all lines (nothing is written if any line is bad)."""
-    records = parse_lines(stdin)
+    """Read all of stdin, score, then write all lines (with ``on_error="fail"`` nothing is written if
+    any line is bad; with ``"skip"`` the bad lines are named on ``stderr`` and the rest scored)."""
+    skipped: list[str] = []
+    records = parse_lines(stdin, on_error=on_error, skipped=skipped)
+    for msg in skipped:
+        (stderr or sys.stderr).write(f"overbroad score-text: {msg}; skipped\n")
     options = ScoringOptions(attribution=attribution)
     scorer = ModelScorer(model_dir, int8=int8, batch_size=options.batch_size)
     lexicon = None
@@ -96,7 +135,7 @@ def run(
     rows = score_records(records, scorer, lexicon, options)
     stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     stdout.flush()
-    return {"records": len(rows)}
+    return {"records": len(rows), "skipped": len(skipped)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,15 +146,20 @@ def main(argv: list[str] | None = None) -> int:
         "--attribution", choices=ATTRIBUTIONS, default="tokens", help="model evidence (default: tokens)"
     )
     ap.add_argument("--int8", action="store_true", help="dynamic int8 quantisation (CPU)")
+    ap.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        default="fail",
+        help="a malformed line: fail (exit 2, nothing written; default) or skip it and score the rest",
+    )
     args = ap.parse_args(argv)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # stderr is for errors: no weight-loading bars
-    stdin = sys.stdin
-    if hasattr(stdin, "reconfigure"):
-        stdin.reconfigure(encoding="utf-8", errors="strict")
+    # Bytes, decoded line by line, so that a line that is not UTF-8 is named like any other bad line.
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
     try:
-        run(stdin, sys.stdout, args.model, args.lexicon, args.attribution, args.int8)
+        run(stdin, sys.stdout, args.model, args.lexicon, args.attribution, args.int8, args.on_error)
     except InputError as e:
         sys.stderr.write(f"overbroad score-text: {e}\n")
         return 2

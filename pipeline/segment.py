@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import stage
+from pipeline.detect import detect_style, no_style_message
 from pipeline.inputs import read_table
 from pipeline.io import write_json, write_parquet
-from pipeline.lang import normalise
+from pipeline.loader import FORMATS, LoadError, keep_lines, load_file
 from pipeline.params import load_params
 from pipeline.schema import DOCUMENTS_SCHEMA, PROVISIONS_SCHEMA, Document, to_table
-from pipeline.segmenter import SegmentError, SegmentOptions, segment, segment_document
-from pipeline.styles import default_style, get_style
+from pipeline.segmenter import SegmentError, SegmentOptions, segment, segment_document  # noqa: F401 (re-exported)
+from pipeline.styles import STYLES
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,15 @@ def run(
     table = read_table(documents_path, DOCUMENTS_SCHEMA, "documents")
     rows: list[dict[str, Any]] = []
     per_doc: dict[str, dict[str, Any]] = {}
-    counts = {"documents": table.num_rows, "segmented": 0, "failed": 0, "article": 0, "clause": 0, "point": 0}
+    counts = {
+        "documents": table.num_rows,
+        "segmented": 0,
+        "failed": 0,
+        "article": 0,
+        "clause": 0,
+        "point": 0,
+        "warnings": 0,
+    }
     for rec in table.select([f.name for f in DOCUMENTS_SCHEMA]).to_pylist():
         doc = Document(**rec)
         try:
@@ -72,10 +81,12 @@ def run(
         per_doc[doc.doc_id] = {
             "articles": len(seg.articles),
             "segment_error": None,
-            "segment_warnings": seg.issues,
+            # "<file>: line N: …", the line of the ingested text (data/documents.parquet).
+            "segment_warnings": [f"{doc.path}: {msg}" for msg in seg.issues],
         }
+        counts["warnings"] += len(seg.issues)
         for msg in seg.issues:
-            log.warning("%s: %s", doc.doc_id, msg)
+            log.warning("%s (%s): %s", doc.doc_id, doc.path, msg)
     if report_path is not None:
         _update_report(Path(report_path), per_doc, counts)
     if counts["documents"] and counts["failed"] / counts["documents"] > params.max_failed_fraction:
@@ -110,42 +121,82 @@ def _update_report(path: Path, per_doc: dict[str, dict[str, Any]], counts: dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``overbroad segment PATH --lang vi|en [--doc-id ID] [--style STYLE]``: JSON Lines on stdout."""
+    """``overbroad segment PATH --lang vi|en``: JSON Lines on stdout, warnings and errors on stderr.
+
+    Exit 0; 2 when the file cannot be read or segmented; 1 with ``--strict`` when there were warnings.
+    """
     ap = argparse.ArgumentParser(
-        prog="overbroad segment", description="Cut a law into provisions (JSON Lines)."
+        prog="overbroad segment",
+        description="Cut a law (.txt, .md, .html, .pdf, .docx) into provisions (JSON Lines on stdout).",
     )
     ap.add_argument("path", type=Path)
     ap.add_argument("--lang", required=True, choices=["vi", "en"])
     ap.add_argument("--doc-id", default=None, help="document id (default: the file name without extension)")
     ap.add_argument(
-        "--style", default=None, help="drafting style: vn, vn-en, treaty, sg, us (default: from id and lang)"
+        "--style",
+        default=None,
+        choices=sorted(STYLES),
+        help="drafting style (default: detected from the text; -v shows why)",
+    )
+    ap.add_argument(
+        "--format", default=None, choices=list(FORMATS), help="file format (default: from the bytes)"
+    )
+    ap.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    ap.add_argument("--text", action="store_true", help="print the text the segmenter reads, not provisions")
+    ap.add_argument(
+        "-v", "--verbose", action="store_true", help="say how the file was read and the style chosen"
     )
     args = ap.parse_args(argv)
     path: Path = args.path
     doc_id = args.doc_id or path.stem
+    warnings: list[str] = []
+
+    def say(kind: str, msg: str) -> None:
+        print(f"{kind}: {msg}", file=sys.stderr)
+
     try:
-        style = get_style(args.style or default_style(doc_id, args.lang))
-        raw = path.read_bytes()
-        text = normalise(raw.decode("utf-8"), args.lang)
+        loaded = load_file(path, args.format)
+        warnings += loaded.warnings
+        # Line N of the text is line N of a .txt or .md file (of the extracted text for other formats).
+        text = keep_lines(loaded.text, args.lang)
         if not text.strip():
-            raise SegmentError("empty file")
-        doc = Document.from_text(doc_id, args.lang, text, style.name, source=str(path), path=str(path))
-        provisions = segment_document(doc, SegmentParams())
-    except UnicodeDecodeError as e:
-        print(
-            f"error: {path}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})", file=sys.stderr
-        )
+            raise SegmentError("empty file (no text after decoding)")
+        if args.verbose:
+            enc = "" if loaded.encoding == loaded.format else f", {loaded.encoding}"
+            say("info", f"{path}: read as {loaded.format}{enc}, {len(text)} characters")
+        if args.text:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            return 0
+        if args.style:
+            style = args.style
+            if args.verbose:
+                say(
+                    "info",
+                    f"{path}: style {style} (from --style; detected: "
+                    f"{detect_style(text, args.lang).evidence})",
+                )
+        else:
+            choice = detect_style(text, args.lang)
+            if choice.style is None:
+                raise SegmentError(no_style_message(choice))
+            style = choice.style
+            if args.verbose:
+                say("info", f"{path}: style {style} detected ({choice.evidence})")
+        doc = Document.from_text(doc_id, args.lang, text, style, source=str(path), path=str(path))
+        seg = segment(doc, SegmentParams())
+    except (LoadError, SegmentError) as e:
+        msg = str(e)
+        say("error", msg if msg.startswith(str(path)) else f"{path}: {msg}")
         return 2
-    except OSError as e:
-        print(f"error: {path}: cannot read ({e.strerror})", file=sys.stderr)
-        return 2
-    except ValueError as e:  # SegmentError and an unknown style
-        print(f"error: {path}: {e}", file=sys.stderr)
-        return 2
+    warnings += [f"{path}: {w}" for w in seg.issues]
     out = sys.stdout
-    for p in provisions:
+    for p in seg.provisions:
         out.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-    return 0
+    for w in warnings:
+        say("warning", w)
+    if args.verbose:
+        say("info", f"{path}: {len(seg.articles)} articles, {len(seg.provisions)} provisions")
+    return 1 if args.strict and warnings else 0
 
 
 STAGE_PATHS = {
@@ -157,9 +208,20 @@ STAGE_PATHS = {
 
 def stage_main(argv: list[str] | None = None) -> int:
     """``python -m pipeline.segment``: the DVC stage with its paths as arguments."""
-    args = stage.arguments("python -m pipeline.segment", "Segment stage.", STAGE_PATHS, argv)
+
+    def extra(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("--strict", action="store_true", help="exit 1 when any document has warnings")
+
+    args = stage.arguments("python -m pipeline.segment", "Segment stage.", STAGE_PATHS, argv, extra)
     params = load_params(SegmentParams, "segment", args.params)
-    return stage.execute("segment", lambda: run(args.documents, args.out, params, args.report))
+    counts: dict[str, int] = {}
+
+    def go() -> dict[str, int]:
+        counts.update(run(args.documents, args.out, params, args.report))
+        return counts
+
+    code = stage.execute("segment", go)
+    return 1 if code == 0 and args.strict and counts.get("warnings") else code
 
 
 if __name__ == "__main__":

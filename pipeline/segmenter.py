@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.schema import LEVELS, Document, Provision, provision_id
-from pipeline.styles import Style, article_key, get_style, next_labels
+from pipeline.styles import LOOKS_LIKE_ARTICLE, REPEALED, Style, article_key, get_style, next_labels
 
 STRUCTURAL_LEVELS = ("part", "chapter", "section", "title")
 
@@ -94,25 +94,35 @@ def _line_at(text: str, pos: int) -> tuple[int, int]:
     return s, len(text) if e < 0 else e
 
 
+def _line_no(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
 def _find_articles(text: str, style: Style, issues: list[str]) -> list[_Article]:
     arts: list[_Article] = []
     seen: dict[str, int] = {}
-    for m in style.article.finditer(text):
+    matches = list(style.article.finditer(text))
+    for pattern in style.inserted_article:
+        matches += pattern.finditer(text)
+    for m in sorted(matches, key=lambda m: m.start()):
         num = m.group("num")
         if num in seen:
             # A repeated number (a consolidation error or a quoted article): keep the first; the repeat
             # stays in the text of the article it stands in, so nothing is dropped.
             issues.append(
-                f"article {num} repeated at offset {m.start()} (first at {seen[num]}); kept the first"
+                f"line {_line_no(text, m.start())}: article {num} repeated (first at line "
+                f"{_line_no(text, seen[num])}); kept the first, the repeat stays in the text of article "
+                f"{arts[-1].num}"
             )
             continue
         if arts and article_key(num) <= article_key(arts[-1].num):
             issues.append(
-                f"article {num} at offset {m.start()} is out of order after {arts[-1].num}; not a heading"
+                f"line {_line_no(text, m.start())}: article {num} is out of order after article "
+                f"{arts[-1].num}; not read as a heading, it stays in the text of article {arts[-1].num}"
             )
             continue
         start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip(" \t-–")))
-        title = m.group("title").strip() or None
+        title = (m.group("title") or "").strip() or None
         text_start = m.end()
         if style.heading_before and start > 0:
             # The marginal note: the line before, unless it is another section or a structural line.
@@ -307,7 +317,57 @@ def segment(doc: Document, params: SegmentOptions) -> Segmentation:
         if not clauses and "point" in params.levels:
             # Points directly under an article without numbered clauses ("Điều 5 … : a) …; b) …").
             provisions.extend(_points(text, s, e, style, None, art_id, common))
-    return Segmentation(provisions, issues, (0, min(starts)), struct_spans, headings)
+    seg = Segmentation(provisions, issues, (0, min(starts)), struct_spans, headings)
+    issues.extend(_layout_warnings(text, seg))
+    return seg
+
+
+def _layout_warnings(text: str, seg: Segmentation) -> list[str]:
+    """Warnings about what the segmentation leaves doubtful, each with its line."""
+    out = []
+    front_end = seg.front_matter[1]
+    for m in LOOKS_LIKE_ARTICLE.finditer(text, 0, front_end):
+        line = text[m.start() : text.find("\n", m.start()) if "\n" in text[m.start() :] else len(text)]
+        out.append(
+            f"line {_line_no(text, m.start())}: text before the first article looks like an article "
+            f"heading but was not read as one: {line.strip()[:60]!r} (wrong --style, or a heading the "
+            "style does not know?)"
+        )
+    for a, (head, _) in zip(seg.articles, seg.headings, strict=False):
+        if not a.text and not (a.heading and REPEALED.search(a.heading)):
+            out.append(f"line {_line_no(text, head)}: article {a.article} is empty")
+    # Coverage: every non-space character in exactly one region (front matter, structural heading,
+    # article heading, article text); a gap or an overlap means the layout was misread.
+    regions = sorted(
+        [
+            seg.front_matter,
+            *seg.structural,
+            *seg.headings,
+            *((a.char_start, a.char_end) for a in seg.articles),
+        ]
+    )
+    solid = missed = 0
+    gaps: list[int] = []
+    overlaps: list[int] = []
+    pos = 0
+    for s, e in [*regions, (len(text), len(text))]:
+        if s > pos:
+            n = sum(1 for ch in text[pos:s] if not ch.isspace())
+            if n:
+                missed += n
+                gaps.append(pos + len(text[pos:s]) - len(text[pos:s].lstrip()))
+        elif text[s : min(pos, e)].strip():
+            overlaps.append(s)
+        pos = max(pos, e)
+    solid = sum(1 for ch in text if not ch.isspace())
+    if gaps or overlaps:
+        cover = 100.0 * (solid - missed) / solid if solid else 100.0
+        where = gaps[0] if gaps else overlaps[0]
+        out.append(
+            f"line {_line_no(text, where)}: coverage {cover:.1f} % "
+            f"({len(gaps)} stretch(es) of text in no unit, {len(overlaps)} in two)"
+        )
+    return out
 
 
 def _points(

@@ -33,12 +33,12 @@ Tuyên truyền chống Nhà nước là hành vi bị nghiêm cấm.
 """
 
 
-def make_archive(path: Path, docs: dict[str, str]) -> Path:
+def make_archive(path: Path, docs: dict[str, str | bytes]) -> Path:
     name = path.name.removesuffix(".tar.xz")
     manifest = [{"file": f, "title": f.removesuffix(".txt")} for f in docs]
     with tarfile.open(path, "w:xz") as tar:
         for fname, text in [*docs.items(), ("MANIFEST.json", json.dumps(manifest))]:
-            data = text.encode("utf-8")
+            data = text if isinstance(text, bytes) else text.encode("utf-8")
             info = tarfile.TarInfo(f"{name}/{fname}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -130,3 +130,25 @@ def test_changed_params_redo_chunks(corpus: dict[str, Path]) -> None:
         corpus["lexicon"],
     )
     assert counts["scored"] == 3 and counts["done_before"] == 0
+
+
+def test_unreadable_file_is_reported_and_the_rest_scored(tmp_path: Path, corpus: dict[str, Path]) -> None:
+    from test_ingest import cp1258
+
+    docs = {"Luat-0.txt": VI_TEXT, "Luat-cu.txt": cp1258(VI_TEXT), "hong.txt": bytes(range(256)) * 8}
+    archive = make_archive(tmp_path / "vn-mixed.tar.xz", docs)
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon", max_failed_fraction=0.5)
+    counts = run([archive], corpus["out"], params, "no-model", corpus["lexicon"])
+    assert counts["documents"] == 3 and counts["failed"] == 1
+    report = {
+        r["doc_id"]: r
+        for r in json.loads((corpus["out"] / "vn-mixed" / "report.json").read_text())["documents"]
+    }
+    assert report["vn-mixed.hong"]["reason"].startswith(f"{archive}#hong.txt: binary file")
+    rows = [
+        r
+        for c in sorted((corpus["out"] / "vn-mixed").glob("chunk-*.parquet"))
+        for r in pq.read_table(c).to_pylist()
+    ]
+    # The Windows-1258 file is read by the same loader as everything else.
+    assert {r["doc_id"] for r in rows} == {"vn-mixed.luat-0", "vn-mixed.luat-cu"}

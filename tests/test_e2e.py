@@ -155,3 +155,18 @@ def test_published_dataset_loads_with_datasets(run_dir: Path) -> None:
 def test_the_pipeline_is_up_to_date_after_repro(run_dir: Path) -> None:
     # A second `dvc repro` has nothing to do: every stage's deps and outs are declared.
     assert "changed" not in (run_dir / "status.log").read_text(encoding="utf-8")
+
+
+def test_published_penalties_references_and_versions(run_dir: Path) -> None:
+    pub = run_dir / "data/publish"
+    arts = pd.read_parquet(pub / "articles.parquet").set_index("provision_id")
+    assert arts.loc["vn-penal-code-2015-en/art-117", "penalty_max"] == "20"
+    assert bool(arts.loc["vn-penal-code-2015-en/art-117", "un_serious_crime"])
+    refs = pd.read_parquet(pub / "references.parquet")
+    resolved = refs[refs["resolved"] & refs["target_id"].notna()]
+    assert len(resolved) > 50
+    ids = set(pd.read_parquet(run_dir / "data/provisions.parquet")["provision_id"])
+    assert set(resolved["target_id"]) <= ids
+    # The tiny corpus holds no declared pair of versions: the file is there, empty.
+    assert pd.read_parquet(pub / "versions.parquet").empty
+    assert "## Reach" in (pub / "README.md").read_text(encoding="utf-8")

@@ -192,6 +192,8 @@ GROUP_CASES = [
     ("sg-pofma-2019",                      "Singapore",               "Singapore"),
     ("sg-some-act-2030",                   "Singapore",               "Singapore"),
     ("us-18usc1030-cfaa",                  "United States",           None),
+    ("ph-cybercrime-prevention-act-2012",  "Philippines",             "Philippines"),
+    ("pk-peca-2016",                       "Pakistan",                "Pakistan"),
 ]
 # fmt: on
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_score import SECRET_TEXT, write_fixture
@@ -282,3 +283,44 @@ def test_push_to_hub_needs_network_and_token(
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
     with pytest.raises(RuntimeError, match="token"):
         publish.push_to_hub(published["publish"], "me/overbroad")
+
+
+def test_pakistan_scores_are_published_and_its_text_never(
+    tmp_path: Path, root: Path, bundled: dict[str, Path]
+) -> None:
+    """PECA 2016 (redistribute_text: false, licence unclear) through score and publish with the real
+    manifest, as ingested: its rows and scores are there, not one sentence of the Act; the Philippine
+    Act, public domain, keeps its text."""
+    from test_score import LEXICON_YAML
+
+    from pipeline.io import write_parquet
+
+    keep = ("pk-peca-2016", "ph-cybercrime-prevention-act-2012")
+    docs = {r["doc_id"]: r for r in pq.read_table(bundled["documents"]).to_pylist()}
+    assert docs["pk-peca-2016"]["redistribute_text"] is False
+    assert docs["ph-cybercrime-prevention-act-2012"]["redistribute_text"] is True
+    pk_lines = {ln.strip() for ln in docs["pk-peca-2016"]["text"].splitlines() if len(ln.strip()) > 40}
+    table = pq.read_table(bundled["provisions"]).to_pandas()
+    table = table[table["doc_id"].isin(keep) & (table["level"] == "article")]
+    provisions, scores = tmp_path / "provisions.parquet", tmp_path / "scores.parquet"
+    write_parquet(pa.Table.from_pandas(table, preserve_index=False), provisions)
+    (tmp_path / "lexicon.yaml").write_text(LEXICON_YAML, encoding="utf-8")
+    score_run(
+        provisions,
+        tmp_path / "no-model",
+        scores,
+        ScoreParams(scorer="lexicon", attribution="none"),
+        tmp_path / "lexicon.yaml",
+    )
+    out = tmp_path / "publish"
+    run(scores, bundled["documents"], out, PublishParams(version="9.9.9"), tmp_path / "no-model", None, None)
+    arts = pq.read_table(out / "articles.parquet").to_pylist()
+    pk = [r for r in arts if r["doc_id"] == "pk-peca-2016"]
+    assert len(pk) == 92 and all(r["text"] is None and r["heading"] is None for r in pk)
+    assert all(r["vagueness"] is not None for r in pk)
+    assert all(r["text"] for r in arts if r["doc_id"] == "ph-cybercrime-prevention-act-2012")
+    for p in out.rglob("*"):
+        if p.is_file() and p.suffix != ".parquet":
+            content = p.read_text(encoding="utf-8", errors="replace")
+            leaked = [ln for ln in pk_lines if ln in content]
+            assert not leaked, (p.name, leaked[:1])

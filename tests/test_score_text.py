@@ -91,3 +91,17 @@ def test_cli_malformed_line_exit_2_nothing_written(model_dir):
     assert p.returncode == 2
     assert p.stdout == ""
     assert p.stderr.strip().count("\n") == 0 and "stdin:3" in p.stderr
+
+
+def test_on_error_skip_names_the_bad_line_and_scores_the_others(model_dir):
+    batch = _lines(GOOD[:1]) + "{oops\n" + _lines(GOOD[1:])
+    out, err = io.StringIO(), io.StringIO()
+    counts = run(
+        io.StringIO(batch), out, model_dir / "clf", model_dir / "lex.yaml", on_error="skip", stderr=err
+    )
+    assert counts == {"records": 2, "skipped": 1}
+    assert [json.loads(x)["id"] for x in out.getvalue().splitlines()] == ["a", 2]
+    assert err.getvalue() == (
+        "overbroad score-text: stdin:2: malformed JSON (Expecting property name enclosed in double quotes); "
+        "skipped\n"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -12,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.detect import detect_style
 from pipeline.lang import normalise
 from pipeline.schema import DOCUMENTS_SCHEMA, PROVISIONS_SCHEMA, Document, to_table, validate_frame
 from pipeline.segment import SegmentError, SegmentParams, main, run, segment, segment_document
-from pipeline.styles import default_style
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "corpora" / "raw"
@@ -143,6 +144,10 @@ EXPECTED_ARTICLES = {
     "un-udhr-1948": 30,
     "us-18usc-ch115-treason-sedition": 10,
     "us-18usc1030-cfaa": 1,
+    # Philippines: Sections 1–31. Pakistan: ss 1–55 and the 37 inserted by amending Acts, 20 of them
+    # printed inside the body of the section before them ("1[26A, …", "(2S) …").
+    "ph-cybercrime-prevention-act-2012": 31,
+    "pk-peca-2016": 92,
     "vn-access-to-information-law-2016": 37,
     "vn-belief-and-religion-law-2016": 68,
     "vn-constitution-2013": 120,
@@ -167,9 +172,72 @@ EXPECTED_ARTICLES = {
 BUNDLED = sorted(RAW.glob("*/*.txt"))
 
 
+# What the segmenter warns about in the bundled laws: each a fault of the source, not of the segmenter.
+BUNDLED_WARNINGS = {
+    # The Pháp điển consolidation prints Điều 352's heading without its body (see the as-enacted file).
+    "vn-penal-code-2015": ["article 352 is empty"],
+}
+
+
 def load(path: Path) -> Document:
+    """A bundled law, its drafting style detected from the text alone (no file name, no manifest)."""
     lang = path.parent.name
-    return make_doc(path.read_text(encoding="utf-8"), default_style(path.stem, lang), path.stem, lang)
+    text = path.read_text(encoding="utf-8")
+    style = detect_style(normalise(text, lang), lang).style
+    assert style is not None
+    return make_doc(text, style, path.stem, lang)
+
+
+def test_detected_style_is_the_manifest_style() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / "corpora" / "manifest.yaml").read_text(encoding="utf-8"))["documents"]
+    declared = {e["id"]: e["style"] for e in manifest if e.get("path")}
+    assert set(declared) == {p.stem for p in BUNDLED}
+    assert {p.stem: load(p).style for p in BUNDLED} == declared
+
+
+PK_INSERTED = [
+    "2E",
+    "2F",
+    "2G",
+    "2H",
+    "2I",
+    "2J",
+    "2K",
+    "2S",
+    "2T",
+    "2W",
+    "22A",
+    "24A",
+    "26A",
+    "29",
+    "30",
+    "30A",
+    "43A",
+    "45A",
+    "50A",
+    "51A",
+]
+
+
+def test_pk_sections_printed_inside_the_previous_section_are_their_own() -> None:
+    arts = {a.article: a for a in segment(load(RAW / "en" / "pk-peca-2016.txt"), PARAMS).articles}
+    numbers = list(arts)
+    expected = [str(n) for n in range(1, 56)]
+    assert [n for n in numbers if n.isdigit()] == expected
+    assert set(PK_INSERTED) <= set(numbers)
+    assert arts["26A"].heading == "Punishment for false and fake information"
+    assert arts["26A"].text.startswith("Whoever intentionally disseminates")
+    assert arts["26"].heading == "Spoofing" and "26A" not in arts["26"].text
+    assert arts["2S"].heading == "Handling of complaints by social media platforms"
+    # The subsections of an inserted section start on its heading's line: "1[24A. Cyberbullying.__ (1) …".
+    units = [p.provision_id for p in segment(load(RAW / "en" / "pk-peca-2016.txt"), PARAMS).provisions]
+    assert [u for u in units if u.startswith("pk-peca-2016/art-24A")] == [
+        "pk-peca-2016/art-24A",
+        *(f"pk-peca-2016/art-24A/cl-{k}" for k in range(1, 6)),
+    ]
+    assert arts["2R"].text.rstrip().endswith("]") or "(2S)" not in arts["2R"].text
 
 
 def test_every_bundled_document_has_an_expected_count() -> None:
@@ -183,7 +251,7 @@ def test_bundled_invariants(path: Path) -> None:
     text, provs = doc.text, seg.provisions
     arts = seg.articles
     assert len(arts) == EXPECTED_ARTICLES[path.stem]
-    assert seg.issues == []
+    assert [i.split(": ", 1)[1] for i in seg.issues] == BUNDLED_WARNINGS.get(path.stem, [])
     assert len({p.provision_id for p in provs}) == len(provs)
     numbers = [a.article for a in arts]
     assert len(set(numbers)) == len(numbers)
@@ -267,7 +335,10 @@ def test_repeated_article_keeps_the_first_and_reports() -> None:
     seg = segment(make_doc("Điều 1. A\nx.\nĐiều 2. B\ny.\nĐiều 2. B\nz.", "vn"), PARAMS)
     assert [a.article for a in seg.articles] == ["1", "2"]
     assert seg.articles[-1].text == "y.\nĐiều 2. B\nz."  # nothing dropped
-    assert seg.issues and "repeated" in seg.issues[0]
+    assert seg.issues == [
+        "line 5: article 2 repeated (first at line 3); kept the first, "
+        "the repeat stays in the text of article 2"
+    ]
 
 
 def test_too_long_article_is_an_error() -> None:
@@ -321,6 +392,7 @@ def test_run_writes_provisions_and_updates_report(tmp_path: Path) -> None:
         "article": 2,
         "clause": 2,
         "point": 2,
+        "warnings": 0,
         "provisions": 6,
     }
     table = pq.read_table(out)
@@ -369,10 +441,10 @@ def test_cli_default_style_and_doc_id(capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "empty file"),
-        (b"\xff\xfe\x00garbage\x80", "not valid UTF-8"),
-        ("Không có điều nào.".encode(), "no articles found"),
-        (b"\x00\x01\x02\x03", "empty file"),
+        (b"", "file is empty"),
+        (b"\xff\xfe\x00garbage\x80", "has a UTF-16 byte-order mark but is not UTF-16"),
+        ("Không có điều nào.".encode(), "no article headings of any known drafting style"),
+        (b"\x00\x01\x02\x03", "binary file"),
     ],
 )
 def test_cli_bad_input(
@@ -390,3 +462,126 @@ def test_cli_bad_input(
 def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope.txt"), "--lang", "en"]) == 2
     assert "nope.txt" in capsys.readouterr().err
+
+
+# --- properties in every drafting style -------------------------------------------------------------
+
+_words = st.sampled_from(
+    ["Người", "nào", "tuyên truyền", "Nhà nước", "phạt tù", "person", "shall", "café", "naïve", "offence"]
+)
+_sentence = st.lists(_words, min_size=1, max_size=12).map(lambda ws: " ".join(ws).capitalize() + ".")
+_title = st.lists(_words, min_size=1, max_size=4).map(lambda ws: " ".join(ws).capitalize())
+
+
+def _numbered(style: str, n: int, title: str, body: list[str], subs: list[list[str]]) -> list[str]:
+    """One article of ``style`` numbered ``n``, with clauses ``subs`` (each a list of point texts)."""
+    letters = "abcdđeg" if style in ("vn", "vn-en") else "abcdefg"
+    clauses = []
+    for k, points in enumerate(subs, 1):
+        if style in ("vn", "vn-en", "treaty"):
+            fmt = "{l}) {t}" if style != "treaty" else "({l}) {t}"
+            clauses.append(
+                [f"{k}. {body[0]}", *(fmt.format(l=letters[i], t=p) for i, p in enumerate(points))]
+            )
+        elif style in ("sg", "pk"):
+            clauses.append([f"({k}) {body[0]}", *(f"({letters[i]}) {p}" for i, p in enumerate(points))])
+        else:  # us, ph: subsections (a), paragraphs (1)
+            clauses.append(
+                [f"({letters[k - 1]}) {body[0]}", *(f"({i + 1}) {p}" for i, p in enumerate(points))]
+            )
+    head = {
+        "vn": [f"Điều {n}. {title}"],
+        "vn-en": [f"Article {n}. {title}"],
+        "treaty": [f"Article {n}", title],
+        "sg": [title, f"{n}. {body[0]}"],
+        "us": [f"§ {n}. {title}"],
+        "ph": [f"Section {n}. {title}. – {body[0]}"],
+        "pk": [f"{n}. {title}"],
+    }[style]
+    if style == "sg":
+        # Singapore runs its subsections on in the section's line: "3. —(1) … (a) …; (b) …".
+        flat = [" ".join(c) for c in clauses]
+        return [head[0], f"{n}. —" + " ".join(flat) if flat else head[1]]
+    lines = list(head)
+    if style not in ("ph",) and not clauses:
+        lines.append(body[0])
+    for c in clauses:
+        lines.extend(c)
+    return lines
+
+
+@st.composite
+def laws(draw: st.DrawFn, style: str) -> str:
+    lines = ["THE LAW"]
+    for n in range(1, draw(st.integers(1, 4)) + 1):
+        subs = draw(st.lists(st.lists(_sentence, max_size=3), max_size=3))
+        lines += _numbered(style, n, draw(_title), [draw(_sentence)], subs)
+    return "\n".join(lines) + "\n"
+
+
+def _articles(text: str, style: str) -> list[tuple[str, str]]:
+    seg = segment(make_doc(text, style, lang="vi" if style == "vn" else "en"), PARAMS)
+    assert not [i for i in seg.issues if "coverage" in i], seg.issues
+    for p in seg.provisions:
+        assert seg.provisions and text[p.char_start : p.char_end] == p.text
+    return [(p.provision_id, " ".join(p.text.split())) for p in seg.provisions]
+
+
+@pytest.mark.parametrize("style", ["vn", "vn-en", "treaty", "sg", "us", "ph", "pk"])
+@given(data=st.data())
+@settings(max_examples=25, deadline=None)
+def test_generated_laws_in_every_style(style: str, data: st.DataObject) -> None:
+    from pipeline.loader import unwrap_lines
+
+    text = normalise(data.draw(laws(style)), "vi" if style == "vn" else "en")
+    units = _articles(text, style)
+    assert units and units[0][0] == "d/art-1"
+    # The text decides its own style (the translation and the treaty read the same without markers).
+    detected = detect_style(text, "vi" if style == "vn" else "en").style
+    assert detected == style or {detected, style} == {"vn-en", "treaty"}
+    # NFD input gives the same provisions.
+    assert _articles(normalise(unicodedata.normalize("NFD", text), "en"), style) == units
+    # Wrapped the way a PDF's text layer is, then rejoined by the loader: the same provisions.
+    width = data.draw(st.integers(70, 100))
+    wrapped = [w for line in text.splitlines() for w in (textwrap.wrap(line, width) or [""])]
+    rejoined = "\n".join(unwrap_lines(wrapped, width)) + "\n"
+    assert _articles(rejoined, style) == units
+
+
+# fmt: off
+WARNING_CASES = [
+    # text,                                                     warnings (after "line N: ")
+    ("Điều 1. A\nx.\nĐiều 1. A\ny.\nĐiều 2. B\nz.",
+     ["line 3: article 1 repeated (first at line 1); kept the first, the repeat stays in the text of "
+      "article 1"]),
+    ("Điều 1. A\nx.\nĐiều 3. B\ny.\nĐiều 2. C\nz.",
+     ["line 5: article 2 is out of order after article 3; not read as a heading, it stays in the text of "
+      "article 3"]),
+    ("Lời nói đầu\nĐIỀU 1. Sai\nĐiều 1. A\nx.",
+     ["line 2: text before the first article looks like an article heading but was not read as one: "
+      "'ĐIỀU 1. Sai' (wrong --style, or a heading the style does not know?)"]),
+    ("Điều 1. A\nx.\nĐiều 2. B\nĐiều 3. C\ny.",                   ["line 3: article 2 is empty"]),
+    # A repealed article keeps only its heading: not a warning.
+    ("Điều 1. A\nx.\nĐiều 2. (bị bãi bỏ)\nĐiều 3. C\ny.",          []),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "warnings"), WARNING_CASES)
+def test_warnings(text: str, warnings: list[str]) -> None:
+    assert segment(make_doc(text, "vn"), PARAMS).issues == warnings
+
+
+def test_coverage_below_100_percent_is_a_warning() -> None:
+    import dataclasses
+
+    from pipeline.segmenter import _layout_warnings
+
+    text = "Điều 1. A\nx y z.\nĐiều 2. B\nw."
+    seg = segment(make_doc(text, "vn"), PARAMS)
+    assert _layout_warnings(text, seg) == []
+    # Article 2's heading in no region: the layout was misread somewhere.
+    broken = dataclasses.replace(seg, headings=seg.headings[:1])
+    assert _layout_warnings(text, broken) == [
+        "line 3: coverage 65.0 % (1 stretch(es) of text in no unit, 0 in two)"
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.styles import STYLES, article_key, default_style, get_style, next_labels
+from pipeline.styles import STYLES, article_key, get_style, next_labels
 
 # fmt: off
 NEXT_CASES = [
@@ -65,18 +65,6 @@ HEADING_CASES = [
 def test_article_headings(style: str, line: str, expected: tuple[str, str] | None) -> None:
     m = get_style(style).article.search(line)
     assert (m and (m.group("num"), m.group("title"))) == expected or (m is None and expected is None)
-
-
-# fmt: off
-DEFAULT_STYLE_CASES = [("vn-penal-code-2015", "vi", "vn"), ("vn-penal-code-2015-en", "en", "vn-en"),
-                       ("sg-pofma-2019", "en", "sg"), ("us-18usc1030-cfaa", "en", "us"),
-                       ("un-udhr-1948", "en", "treaty"), ("coe-echr-1950", "en", "treaty")]
-# fmt: on
-
-
-@pytest.mark.parametrize(("doc_id", "lang", "expected"), DEFAULT_STYLE_CASES)
-def test_default_style(doc_id: str, lang: str, expected: str) -> None:
-    assert default_style(doc_id, lang) == expected
 
 
 def test_unknown_style_names_the_known_ones() -> None:
