@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline import stage
 from pipeline.inputs import read_table
@@ -177,6 +178,185 @@ def targets(table: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- cross-validation ------------------------------------------------------------------------------
+
+CV_SYSTEMS = ("model", "model_ensemble", "lexicon", "tfidf", "frozen")
+CV_METRICS = ("macro_f1", "auroc", "spearman", "ece")
+TARGET_ECE = 0.05
+TARGET_SHARE_GAP = 0.10
+MIN_LAW_ARTICLES = 20
+
+
+def read_cv_predictions(path: str | Path) -> pd.DataFrame:
+    df = pq.read_table(path).to_pandas()
+    need = ("system", "seed", "fold", "provision_id", "doc_id", "lang", "dimension", "prob", "flag", "gold")
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: expected columns {list(need)}, missing {missing}")
+    # the seed ensemble of the model (seed -1) is the published recipe: a system of its own here
+    df["system"] = np.where((df["system"] == "model") & (df["seed"] < 0), "model_ensemble", df["system"])
+    return df
+
+
+def _mean(values: list[float | None]) -> float | None:
+    v = [x for x in values if x is not None]
+    return round(float(np.mean(v)), 4) if v else None
+
+
+def cv_table(cv: pd.DataFrame, n_bins: int) -> dict[str, Any]:
+    """{system: {dimension: {lang: metrics}}}: means over folds and seeds, their macro-F1 spread, and the
+    pooled out-of-fold macro-F1 and ECE (every article once per seed, averaged over seeds)."""
+    out: dict[str, Any] = {}
+    for system in [s for s in CV_SYSTEMS if s in set(cv["system"])]:
+        for d in DIMENSIONS:
+            g = cv[(cv["system"] == system) & (cv["dimension"] == d)]
+            cells = {lg: g[g["lang"] == lg] for lg in LANGS if (g["lang"] == lg).any()}
+            cells["all"] = g
+            for lg, c in cells.items():
+                per_fold = [
+                    flag_metrics(
+                        f["gold"].to_numpy(), f["prob"].to_numpy(), f["flag"].to_numpy(), None, n_bins
+                    )
+                    for _, f in c.groupby(["seed", "fold"], sort=True)
+                ]
+                pooled = [
+                    flag_metrics(
+                        f["gold"].to_numpy(), f["prob"].to_numpy(), f["flag"].to_numpy(), None, n_bins
+                    )
+                    for _, f in c.groupby("seed", sort=True)
+                ]
+                f1s = [m["macro_f1"] for m in per_fold if m["macro_f1"] is not None]
+                cell: dict[str, Any] = {k: _mean([m[k] for m in per_fold]) for k in CV_METRICS}
+                cell["macro_f1_sd"] = round(float(np.std(f1s)), 4) if f1s else None
+                cell["macro_f1_oof"] = _mean([m["macro_f1"] for m in pooled])
+                cell["ece_oof"] = _mean([m["ece"] for m in pooled])
+                cell["n"] = int(len(c) // max(c["seed"].nunique(), 1))
+                out.setdefault(system, {}).setdefault(d, {})[lg] = cell
+    return out
+
+
+def law_shares(
+    cv: pd.DataFrame, scores: pd.DataFrame | None, min_articles: int = MIN_LAW_ARTICLES
+) -> list[dict[str, Any]]:
+    """Per law with >= ``min_articles`` gold articles: gold share, out-of-fold flag share (the published
+    recipe) and, where data/scores.parquet is given, the published flag share of the same articles."""
+    ens = cv[cv["system"] == "model_ensemble"]
+    flags = {"vagueness": "vague_flag", "speech_risk": "speech_flag"}
+    pub = scores.set_index("provision_id") if scores is not None else None
+    out = []
+    for doc, g in ens.groupby("doc_id", sort=True):
+        n = g["provision_id"].nunique()
+        if n < min_articles:
+            continue
+        row: dict[str, Any] = {"doc_id": doc, "n": int(n)}
+        for d in DIMENSIONS:
+            gd = g[g["dimension"] == d]
+            cell = {
+                "gold_share": round(float((gd["gold"] >= 2).mean()), 3),
+                "oof_share": round(float(gd["flag"].mean()), 3),
+            }
+            if pub is not None and flags[d] in pub.columns:
+                ids = [p for p in gd["provision_id"] if p in pub.index]
+                if ids:
+                    cell["published_share"] = round(float(pub.loc[ids, flags[d]].astype(bool).mean()), 3)
+            row[d] = cell
+        out.append(row)
+    return out
+
+
+def cv_targets(table: dict[str, Any], laws: list[dict[str, Any]]) -> dict[str, Any]:
+    """The issue's targets on the cross-validated figures (margin: positive = met)."""
+    out: dict[str, Any] = {}
+    model = table.get("model_ensemble") or table.get("model", {})
+    for d, goal in TARGET_F1.items():
+        for lg in LANGS:
+            f = model.get(d, {}).get(lg, {}).get("macro_f1_oof")
+            out[f"cv_{d}_{lg}_macro_f1>={goal}"] = {
+                "value": f,
+                "margin": None if f is None else round(f - goal, 4),
+            }
+            e = model.get(d, {}).get(lg, {}).get("ece_oof")
+            out[f"cv_{d}_{lg}_ece<={TARGET_ECE}"] = {
+                "value": e,
+                "margin": None if e is None else round(TARGET_ECE - e, 4),
+            }
+        best = max(
+            (
+                (table[b][d]["all"]["macro_f1_oof"] or 0.0, b)
+                for b in BASELINES
+                if b in table and d in table[b]
+            ),
+            default=(None, None),
+        )
+        f = model.get(d, {}).get("all", {}).get("macro_f1_oof")
+        lead = None if f is None or best[0] is None else round(f - best[0], 4)
+        out[f"cv_{d}_lead_over_best_baseline>={TARGET_LEAD}"] = {
+            "model": f,
+            "best_baseline": best[1],
+            "baseline": best[0],
+            "lead": lead,
+            "margin": None if lead is None else round(lead - TARGET_LEAD, 4),
+        }
+    for key in ("oof_share", "published_share"):
+        gaps = [
+            (abs(r[d][key] - r[d]["gold_share"]), r["doc_id"], d)
+            for r in laws
+            for d in DIMENSIONS
+            if key in r[d]
+        ]
+        worst = max(gaps, default=None)
+        out[f"law_{key}_within_{TARGET_SHARE_GAP}_of_gold"] = {
+            "laws": len(laws),
+            "cells_met": sum(g <= TARGET_SHARE_GAP for g, _, _ in gaps),
+            "cells": len(gaps),
+            "worst": None
+            if worst is None
+            else {"gap": round(worst[0], 3), "doc_id": worst[1], "dimension": worst[2]},
+        }
+    return out
+
+
+def write_cv_plots(cv: pd.DataFrame, out_dir: Path, n_bins: int, png: bool) -> int:
+    """Reliability of the published recipe's out-of-fold probabilities, one CSV per language (dvc plots)."""
+    ens = cv[cv["system"] == "model_ensemble"]
+    n = 0
+    for lg in LANGS:
+        rel = []
+        for d in DIMENSIONS:
+            g = ens[(ens["lang"] == lg) & (ens["dimension"] == d)]
+            if not len(g):
+                continue
+            y = (g["gold"].to_numpy() >= 2).astype(float)
+            for b in reliability(g["prob"].to_numpy(), y, n_bins):
+                rel.append({"dimension": d, **b})
+        pd.DataFrame(rel, columns=["dimension", "bin", "confidence", "frequency", "count"]).to_csv(
+            out_dir / f"cv_reliability_{lg}.csv", index=False
+        )
+        n += 1
+        if png and rel:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            fig, ax = plt.subplots(figsize=(4.5, 4.5))
+            ax.plot([0, 1], [0, 1], ":", color="grey")
+            frame = pd.DataFrame(rel)
+            for d, g in frame.groupby("dimension"):
+                ax.plot(g["confidence"], g["frequency"], "o-", label=d)
+            ax.set(
+                xlabel="predicted P(level ≥ 2), out of fold",
+                ylabel="observed frequency",
+                title=f"reliability ({lg}, held-out laws)",
+            )
+            ax.legend()
+            fig.tight_layout()
+            fig.savefig(out_dir / f"cv_reliability_{lg}.png", dpi=100)
+            plt.close(fig)
+            n += 1
+    return n
+
+
 def write_plots(preds: pd.DataFrame, split: str, out_dir: Path, n_bins: int, png: bool) -> int:
     """Confusion matrices, reliability diagrams, precision-recall curves: CSV for dvc plots, PNG to read."""
     df = preds[(preds["setting"] == "in_language") & (preds["split"] == split)]
@@ -256,6 +436,7 @@ def run(
     params: EvaluateParams,
     scores_path: str | Path | None = None,
     alignments_path: str | Path | None = None,
+    cv_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Read the predictions (and optionally scores and alignments), write the metrics and plots."""
     preds = read_predictions(predictions_path)
@@ -286,18 +467,29 @@ def run(
         "dev": system_table(preds, "dev", params.n_bins),
         "targets": targets(table),
     }
+    cv = read_cv_predictions(cv_path) if cv_path and Path(cv_path).exists() else None
+    if cv is not None:
+        ct = cv_table(cv, params.n_bins)
+        laws = law_shares(cv, scores)
+        # the headline: metrics/eval.json's `cv` section (the fixed test split stays the top-level table)
+        table = {**table, "cv": ct}
+        extra["cv_per_law"] = laws
+        extra["cv_targets"] = cv_targets(ct, laws)
     write_json(table, out_path)
     write_json(extra, extra_path)
     n_plots = 0
     if params.plots:
         with atomic_path(plots_dir, is_dir=True) as tmp:
             n_plots = write_plots(preds, params.split, tmp, params.n_bins, png=True)
+            if cv is not None:
+                n_plots += write_cv_plots(cv, tmp, params.n_bins, png=True)
     log.info("evaluated %d systems; %d plot files", len(table), n_plots)
     return {"systems": len(table), "plots": n_plots, "predictions": len(preds)}
 
 
 PATHS = {
     "predictions": "data/gold_predictions.parquet",
+    "cv": "data/cv_predictions.parquet",  # the cv stage's out-of-fold predictions (the `cv` section)
     "scores": "data/scores.parquet",
     "alignments": "data/alignments.parquet",
     "out": "metrics/eval.json",
@@ -311,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(EvaluateParams, "evaluate", args.params)
     return stage.execute(
         "evaluate",
-        lambda: run(args.predictions, args.out, args.extra, args.plots, params, args.scores, args.alignments),
+        lambda: run(
+            args.predictions, args.out, args.extra, args.plots, params, args.scores, args.alignments, args.cv
+        ),
     )
 
 

@@ -145,6 +145,7 @@ def read_model_dir(path: str | Path) -> ModelDir:
         temperature=tables["temperature"],
         threshold=tables["threshold"],
         params=cfg.get("params") or {},
+        by_lang=dict(calib.get("by_lang") or {}),
     )
 
 

@@ -337,6 +337,8 @@ class ModelDir:
     temperature: dict[str, float]
     threshold: dict[str, float]
     params: dict[str, Any]
+    # per language and dimension: a Platt or isotonic map and its threshold (the cv stage), or empty
+    by_lang: dict[str, Any] = field(default_factory=dict)
 
 
 # Every system's predictions on the gold dev and test articles (train writes, evaluate reads).

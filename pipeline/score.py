@@ -41,10 +41,14 @@ class ScoreParams(ScoringOptions):
     scorer: str = "model"
     device: str = "auto"  # "auto" picks the GPU when there is one
     int8: bool = False  # dynamic int8 quantisation of the classifier (CPU only)
+    # The encoder's number format: auto (bf16 where the CPU or GPU has bf16 units, else fp32), fp32, bf16
+    precision: str = "auto"
     seed: int = 13
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"score.precision: expected auto, fp32 or bf16, found {self.precision!r}")
         if self.scorer not in SCORERS:
             raise ValueError(f"score.scorer: expected one of {list(SCORERS)}, found {self.scorer!r}")
         if self.scorer == "lexicon" and self.attribution == "tokens":
@@ -68,7 +72,9 @@ def run(
     rows = table.select([f.name for f in PROVISIONS_SCHEMA]).to_pylist()
     lexicon = _lexicon(lexicon_path)
     if scorer is None:
-        scorer = load_scorer(params.scorer, model_dir, lexicon, params.device, params.int8, params.batch_size)
+        scorer = load_scorer(
+            params.scorer, model_dir, lexicon, params.device, params.int8, params.batch_size, params.precision
+        )
     scored = score_provisions(rows, scorer, lexicon, params.options())
     write_parquet(to_table(scored, SCORES_SCHEMA), out_path)
     counts: dict[str, Any] = {"provisions": len(scored), "model_version": scorer.version}

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 
 from pipeline import stage
@@ -36,7 +39,17 @@ from pipeline.metrics import binary_macro_f1
 from pipeline.nn.calibration import FLAG_CUT, Calibration, fit_threshold
 from pipeline.nn.classifier import Classifier
 from pipeline.nn.features import LexiconFeatures
-from pipeline.nn.training import Encoded, LoopSettings, encode_articles, predict_logits, train_model
+from pipeline.nn.frozen_heads import HeadsFit, WindowVectors, fit_heads
+from pipeline.nn.heads import TwoHeadModel
+from pipeline.nn.precision import PRECISIONS
+from pipeline.nn.training import (
+    Encoded,
+    LoopSettings,
+    dev_flag_f1,
+    encode_articles,
+    predict_logits,
+    train_model,
+)
 from pipeline.nn.windows import WindowSpec
 from pipeline.params import load_params
 from pipeline.render import render
@@ -49,10 +62,12 @@ SPLITS = ("train", "dev", "test")
 MAX_MISSING_GOLD = 0.05  # gold labels whose provision is not in provisions.parquet: fail above this
 PATHS = {
     "provisions": "data/provisions.parquet",
+    "gold_bulk": "data/gold_bulk_provisions.parquet",  # bulk documents carrying gold labels (if any)
+    "vectors": "data/gold_vectors.parquet",  # the cv stage's frozen window vectors (reused if present)
     "gold": "corpora/annotations/gold.jsonl",
     "lexicon": "corpora/lexicon/lexicon.yaml",
     "base": "models/base",
-    "out": "models/classifier",
+    "out": "models/split",
     "metrics": "metrics/train.json",
     "predictions": "data/gold_predictions.parquet",
 }
@@ -70,7 +85,7 @@ class TrainParams:
     overlap: int = 32
     prefix: str = "passage: "
     use_heading: bool = False
-    freeze_layers: int = 11
+    freeze_layers: int = 12
     epochs: int = 5
     batch_size: int = 16
     lr: float = 1e-4
@@ -93,6 +108,8 @@ class TrainParams:
     gpu_epochs: int = 10
     gpu_lr: float = 3e-5
     gpu_batch_size: int = 16
+    # The encoder's number format: auto (bf16 where the CPU or GPU has bf16 units, else fp32), fp32, bf16
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.profile not in ("cpu", "gpu"):
@@ -125,6 +142,8 @@ class TrainParams:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name}: expected >= 1, found {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"train.precision: expected one of {PRECISIONS}, found {self.precision!r}")
         if self.freeze_layers < 0:
             raise ValueError(f"train.freeze_layers: expected >= 0, found {self.freeze_layers}")
         for name in ("lr", "head_lr", "gpu_lr", "lexicon_lr"):
@@ -333,10 +352,22 @@ def model_rows(setting: str, arts: pd.DataFrame, logits: np.ndarray, calib: Cali
 
 
 def load_articles(
-    provisions_path: str | Path, gold_path: str | Path, lexicon: Lexicon | None, params: TrainParams
+    provisions_path: str | Path | Sequence[str | Path],
+    gold_path: str | Path,
+    lexicon: Lexicon | None,
+    params: TrainParams,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Gold labels joined to their article texts and splits (plus weak labels when asked for)."""
-    provisions = read_table(provisions_path, PROVISIONS_SCHEMA, "provisions").to_pandas()
+    """Gold labels joined to their article texts and splits (plus weak labels when asked for).
+
+    Several provisions tables: the bundled corpus's, then the bulk documents that carry gold labels
+    (the gold_bulk stage; a later one that does not exist is skipped)."""
+    paths = [provisions_path] if isinstance(provisions_path, (str, Path)) else list(provisions_path)
+    frames = [
+        read_table(p, PROVISIONS_SCHEMA, "provisions").to_pandas()
+        for i, p in enumerate(paths)
+        if i == 0 or Path(p).exists()
+    ]
+    provisions = pd.concat(frames, ignore_index=True)
     gold = load_gold(gold_path)
     arts, counts = gold_articles(provisions, gold, params)
     if params.lexicon_features and lexicon is None:
@@ -385,9 +416,14 @@ def crosslingual_rows(
         if params.crosslingual_model:
             t = time.perf_counter()
             loop = params.loop(epochs=min(params.crosslingual_epochs, params.resolved()["epochs"]))
-            m, _ = train_model(
-                clf, enc, levels, weights, np.flatnonzero(tr), np.flatnonzero(dv), loop, desc=setting
-            )
+            if from_layer >= clf.model.encoder.config.num_hidden_layers:
+                m, _ = train_heads(
+                    clf, enc, levels, weights, np.flatnonzero(tr), np.flatnonzero(dv), params, desc=setting
+                )
+            else:
+                m, _ = train_model(
+                    clf, enc, levels, weights, np.flatnonzero(tr), np.flatnonzero(dv), loop, desc=setting
+                )
             cal = Calibration.fit(
                 predict_logits(m, enc, np.flatnonzero(dv), from_layer, pad, clf.device), levels[dv]
             )
@@ -402,8 +438,76 @@ def crosslingual_rows(
     return rows, cross
 
 
+def encoded_from_vectors(
+    arts: pd.DataFrame, path: str | Path, spec: WindowSpec, use_heading: bool
+) -> Encoded | None:
+    """The cv stage's frozen window vectors of ``arts`` (None when some article is not among them)."""
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    found = (json.loads(meta.get("window", "null")), json.loads(meta.get("use_heading", "null")))
+    if found != (asdict(spec), use_heading):
+        raise ValueError(
+            f"{path}: expected windows {asdict(spec)} (use_heading {use_heading}), found {found}"
+        )
+    df = table.to_pandas()
+    by_id = df.groupby("provision_id").indices
+    if not set(arts["provision_id"]) <= set(by_id):
+        return None
+    bags: list[list[int]] = []
+    rows: list[int] = []
+    for pid in arts["provision_id"]:
+        ix = sorted(by_id[pid], key=lambda i: int(df["window"].iat[i]))
+        bags.append(list(range(len(rows), len(rows) + len(ix))))
+        rows += ix
+    vec = np.stack(df["vector"].to_numpy()[rows]).astype(np.float32)
+    lex = np.stack(df["lex"].to_numpy()[rows]).astype(np.float32) if "lex" in df.columns else None
+    hidden = [torch.from_numpy(v.copy())[None, :] for v in vec]
+    frozen = np.stack([vec[b].mean(0) for b in bags])
+    return Encoded(bags, [()] * len(rows), hidden, frozen, lex)
+
+
+def train_heads(
+    clf: Classifier,
+    enc: Encoded,
+    levels: np.ndarray,
+    weights: np.ndarray,
+    train_idx: Sequence[int],
+    dev_idx: Sequence[int],
+    params: TrainParams,
+    desc: str = "train",
+) -> tuple[TwoHeadModel, dict[str, Any]]:
+    """The frozen-encoder recipe: heads fitted on the cached window vectors (pipeline.nn.frozen_heads),
+    for fixed epochs (chosen by cross-validation; no dev-epoch selection); the model shares the encoder."""
+    assert enc.hidden is not None
+    bag = np.concatenate([np.full(len(b), a) for a, b in enumerate(enc.bags)])
+    order = np.concatenate([np.asarray(b, dtype=np.int64) for b in enc.bags])
+    vec = np.stack([enc.hidden[w][0].numpy() for w in order]).astype(np.float32)
+    lex = enc.lex[order] if enc.lex is not None else None
+    fit = HeadsFit(
+        epochs=params.epochs,
+        batch_size=params.batch_size,
+        lr=params.head_lr,
+        lexicon_lr=params.lexicon_lr,
+        dropout=params.dropout,
+        warmup_ratio=params.warmup_ratio,
+    )
+    heads = fit_heads(WindowVectors(vec, lex, bag), levels, train_idx, fit, params.seed, weights)
+    model = TwoHeadModel(clf.model.encoder, dropout=0.0, n_lex=heads.n_lex)
+    model.heads = heads
+    n_layers = clf.model.encoder.config.num_hidden_layers
+    entry: dict[str, Any] = {"epoch": fit.epochs}
+    if len(dev_idx):
+        pad = clf.tokenizer.pad_token_id or 0
+        logits = predict_logits(model, enc, dev_idx, n_layers, pad, clf.device)
+        f1s = dev_flag_f1(logits, levels[list(dev_idx)])
+        entry.update({f"dev_f1_{d}": round(f, 4) for d, f in f1s.items()})
+    log.info("%s: %s", desc, entry)
+    steps = fit.epochs * math.ceil(len(train_idx) / fit.batch_size)
+    return model.eval(), {"history": [entry], "steps": steps, "best_dev_mean_f1": None}
+
+
 def run(
-    provisions_path: str | Path,
+    provisions_path: str | Path | Sequence[str | Path],
     gold_path: str | Path,
     lexicon_path: str | Path | None,
     base_path: str | Path,
@@ -411,6 +515,7 @@ def run(
     metrics_path: str | Path,
     predictions_path: str | Path,
     params: TrainParams,
+    vectors_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train, calibrate, fit baselines; write the classifier, its predictions and metrics/train.json."""
     t0 = time.perf_counter()
@@ -424,13 +529,18 @@ def run(
     spec = WindowSpec(r["max_length"], params.overlap, params.prefix)
     lexf = LexiconFeatures(lexicon, lexicon_path) if params.lexicon_features and lexicon_path else None
     clf = Classifier.from_base(base_path, spec, dropout=params.dropout, lexicon_features=lexf)
-    if from_layer >= clf.model.encoder.config.num_hidden_layers:
-        raise ValueError(
-            f"train.freeze_layers: expected < {clf.model.encoder.config.num_hidden_layers}, "
-            f"found {from_layer}"
-        )
+    n_layers = clf.model.encoder.config.num_hidden_layers
+    if from_layer > n_layers:
+        raise ValueError(f"train.freeze_layers: expected <= {n_layers}, found {from_layer}")
+    heads_only = from_layer == n_layers  # every layer frozen: the heads alone are fitted
+    precision = clf.set_precision(params.precision)
     t_enc = time.perf_counter()
-    enc = encode_articles(clf, arts["text"].tolist(), from_layer, langs=arts["lang"].tolist())
+    enc = None
+    if heads_only and vectors_path is not None and Path(vectors_path).exists():
+        enc = encoded_from_vectors(arts, vectors_path, spec, params.use_heading)
+        counts["vectors_reused"] = enc is not None
+    if enc is None:
+        enc = encode_articles(clf, arts["text"].tolist(), from_layer, langs=arts["lang"].tolist())
     t_enc = time.perf_counter() - t_enc
     counts["windows"] = len(enc.input_ids)
 
@@ -441,7 +551,10 @@ def run(
     dev_idx, test_idx = np.flatnonzero(split == "dev"), np.flatnonzero(split == "test")
 
     t_train = time.perf_counter()
-    model, info = train_model(clf, enc, levels, weights, train_idx, dev_idx, params.loop())
+    if heads_only:
+        model, info = train_heads(clf, enc, levels, weights, train_idx, dev_idx, params)
+    else:
+        model, info = train_model(clf, enc, levels, weights, train_idx, dev_idx, params.loop())
     t_train = time.perf_counter() - t_train
     pad = clf.tokenizer.pad_token_id or 0
     dev_logits = predict_logits(model, enc, dev_idx, from_layer, pad, clf.device)
@@ -476,6 +589,7 @@ def run(
         "train_seconds": round(t_train, 1),
         "profile": params.profile,
         "device": str(clf.device),
+        "precision": precision,
         "threads": params.threads,
         "model_version": version,
         **counts,
@@ -550,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> dict[str, Any]:
         m = run(
-            args.provisions,
+            [args.provisions, args.gold_bulk],
             args.gold,
             args.lexicon,
             args.base,
@@ -558,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
             args.metrics,
             args.predictions,
             params,
+            args.vectors,
         )
         print(json.dumps({k: m[k] for k in ("seconds", "model_version", "train_articles", "windows")}))
         return {k: m[k] for k in ("seconds", "model_version")}

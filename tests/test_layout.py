@@ -17,6 +17,8 @@ STAGES = (
     "segment",
     "align",
     "prepare_model",
+    "gold_bulk",
+    "cv",
     "train",
     "score",
     "evaluate",

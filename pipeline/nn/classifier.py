@@ -65,6 +65,7 @@ class Classifier:
         self.calibration = calibration
         self.model_version = model_version
         self.device = pick_device(device)
+        self.precision = "fp32"  # the encoder's number format; set_precision changes it
         self.model.to(self.device)
 
     # -- persistence ------------------------------------------------------------------------
@@ -91,7 +92,9 @@ class Classifier:
         return cls(model, tok, spec, Calibration(), device=device, lexicon_features=lexicon_features)
 
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None, int8: bool = False) -> Classifier:
+    def load(
+        cls, path: str | Path, device: str | None = None, int8: bool = False, precision: str = "fp32"
+    ) -> Classifier:
         """Load models/classifier (encoder, tokenizer, heads, calibration, windowing)."""
         from transformers import AutoModel, AutoTokenizer
 
@@ -109,7 +112,7 @@ class Classifier:
         n_lex = lexf.size if lexf else 0
         model = TwoHeadModel(_load_encoder(AutoModel, path), dropout=0.0, n_lex=n_lex)
         model.heads.load_state_dict(load_file(str(path / MODEL_HEADS_FILE)))
-        calib = Calibration(md.temperature, md.threshold)
+        calib = Calibration(md.temperature, md.threshold, md.by_lang)
         clf = cls(
             model,
             tok,
@@ -121,6 +124,7 @@ class Classifier:
         )
         if int8:
             clf.quantize_int8()
+        clf.set_precision(precision)
         return clf
 
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> str:
@@ -189,7 +193,19 @@ class Classifier:
         The one place inference runs the encoder (the scoring core and :meth:`window_scores` both
         call it): a precision option (e.g. bf16 autocast) belongs here and nowhere else.
         """
-        return self.model.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        from pipeline.nn.precision import autocast
+
+        with autocast(self.precision, self.device):
+            hidden = self.model.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return hidden.float()
+
+    def set_precision(self, precision: str) -> str:
+        """``auto`` | ``fp32`` | ``bf16`` for the encoder's products (heads and calibration stay fp32);
+        returns the format resolved for this device (pipeline.nn.precision)."""
+        from pipeline.nn.precision import resolve
+
+        self.precision = resolve(precision, self.device)
+        return self.precision
 
     def _heads_device(self) -> torch.device:
         return self.model.heads.bias.device
@@ -231,12 +247,16 @@ class Classifier:
         """
         if langs is not None and len(langs) != len(texts):
             raise ValueError(f"score_texts: {len(texts)} texts but {len(langs)} langs")
-        return self.predictions(self.logits(texts, batch_size, progress, langs=langs))
+        return self.predictions(self.logits(texts, batch_size, progress, langs=langs), langs)
 
-    def predictions(self, logits: np.ndarray) -> list[dict[str, Any]]:
-        """Uncalibrated cumulative logits [N, D, 3] → per text {dimension: P(level>=2), levels, flags}."""
-        probs = self.calibration.probs(logits)
-        levels = self.calibration.levels(probs)
+    def predictions(
+        self, logits: np.ndarray, langs: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Uncalibrated cumulative logits [N, D, 3] → per text {dimension: P(level>=2), levels, flags}.
+
+        ``langs`` picks each text's language calibration where the model has one."""
+        probs = self.calibration.probs(logits, langs)
+        levels = self.calibration.levels(probs, langs)
         out = []
         for i in range(len(logits)):
             row: dict[str, Any] = {}

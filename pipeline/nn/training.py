@@ -24,6 +24,7 @@ from pipeline.metrics import binary_macro_f1
 from pipeline.nn.calibration import FLAG_CUT, fit_threshold
 from pipeline.nn.classifier import Classifier
 from pipeline.nn.heads import TwoHeadModel, mean_pool, ordinal_loss
+from pipeline.nn.precision import autocast
 from pipeline.nn.windows import length_buckets, make_windows, pad_batch
 from pipeline.schema import DIMENSIONS
 from pipeline.seed import seed_everything
@@ -81,12 +82,17 @@ def encode_articles(
     pooled = np.zeros((len(seqs), clf.model.encoder.config.hidden_size), dtype=np.float32)
     pad = clf.tokenizer.pad_token_id or 0
     enc = clf.model.encoder.eval()
+    every_layer = from_layer >= clf.model.encoder.config.num_hidden_layers
     for b in tqdm(length_buckets([len(s) for s in seqs], batch_size), desc="encode", unit="batch"):
         ids, mask = pad_batch([seqs[i] for i in b], pad)
         ids, mask = ids.to(clf.device), mask.to(clf.device)
-        out = enc(input_ids=ids, attention_mask=mask, output_hidden_states=from_layer > 0)
-        pooled[b] = mean_pool(out.last_hidden_state, mask).float().cpu().numpy()
-        if from_layer > 0:
+        with autocast(clf.precision, clf.device):
+            out = enc(input_ids=ids, attention_mask=mask, output_hidden_states=from_layer > 0)
+        pooled[b] = mean_pool(out.last_hidden_state.float(), mask).cpu().numpy()
+        if every_layer:  # the heads read the pooled vector: one state per window is enough
+            for i in b:
+                hidden[i] = torch.from_numpy(pooled[i].copy())[None, :]
+        elif from_layer > 0:
             states = out.hidden_states[from_layer].float().cpu()
             for k, i in enumerate(b):
                 hidden[i] = states[k, : len(seqs[i])].clone()

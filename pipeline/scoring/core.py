@@ -178,10 +178,10 @@ def score_in_context(
                 members.append((ai, kids))
             results = ctx.run(items)
             for (ai, kids), res, item in zip(members, results, items, strict=True):
-                preds[ai] = clf.predictions(res.article_logits[None])[0]
+                preds[ai] = clf.predictions(res.article_logits[None], [item.lang])[0]
                 for u, lg in zip(kids, res.unit_logits, strict=True):
                     if lg is not None:
-                        preds[u] = clf.predictions(lg[None])[0]
+                        preds[u] = clf.predictions(lg[None], [item.lang])[0]
                 if not attribute:
                     continue
                 leaves = [(ai, (0, len(item.text)))] if rows[ai]["provision_id"] not in parents else []
@@ -267,7 +267,7 @@ def score_provisions(
     out = aggregate_articles(out, take_max=not context)
     for row in out:
         for d in DIMENSIONS:
-            row[FLAG_COLUMN[d]] = bool(row[d] >= scorer.thresholds[d])
+            row[FLAG_COLUMN[d]] = bool(row[d] >= flag_threshold(scorer, d, row.get("lang")))
     return out
 
 
@@ -300,6 +300,13 @@ def _occlusion(
                 lex,
             )
     return out
+
+
+def flag_threshold(scorer: Scorer, dimension: str, lang: str | None) -> float:
+    """The flag threshold of ``dimension`` for a text in ``lang``: the language's own where the classifier
+    was calibrated per language (``lang_thresholds``), else the scorer's global one."""
+    by_lang = getattr(scorer, "lang_thresholds", None) or {}
+    return float(by_lang.get(lang, scorer.thresholds)[dimension])
 
 
 def aggregate_articles(rows: list[dict[str, Any]], take_max: bool = True) -> list[dict[str, Any]]:

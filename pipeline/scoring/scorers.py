@@ -64,14 +64,26 @@ class LexiconScorer:
 class ModelScorer:
     """The fine-tuned :class:`~pipeline.nn.classifier.Classifier` of a model directory."""
 
-    def __init__(self, model_dir: str | Path, device: str = "auto", int8: bool = False, batch_size: int = 32):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        device: str = "auto",
+        int8: bool = False,
+        batch_size: int = 32,
+        precision: str = "fp32",
+    ):
         from pipeline.nn.classifier import Classifier  # imported late: torch and transformers
 
         self.model_dir = Path(model_dir)
         self.classifier = Classifier.load(
-            self.model_dir, device=None if device == "auto" else device, int8=int8
+            self.model_dir, device=None if device == "auto" else device, int8=int8, precision=precision
         )
-        self.thresholds = {d: float(self.classifier.calibration.threshold[d]) for d in DIMENSIONS}
+        cal = self.classifier.calibration
+        self.thresholds = {d: float(cal.threshold[d]) for d in DIMENSIONS}
+        # per-language thresholds where the classifier was calibrated per language (the cv stage)
+        self.lang_thresholds = {
+            lg: {d: float(e[d]["threshold"]) for d in DIMENSIONS} for lg, e in cal.by_lang.items()
+        }
         self.version = str(self.classifier.model_version)
         self.batch_size = batch_size
 
@@ -87,6 +99,7 @@ def load_scorer(
     device: str = "auto",
     int8: bool = False,
     batch_size: int = 32,
+    precision: str = "fp32",
 ) -> Scorer:
     """``"model"`` → the classifier in ``model_dir``; ``"lexicon"`` → :class:`LexiconScorer`."""
     if spec == "lexicon":
@@ -94,7 +107,7 @@ def load_scorer(
             raise FileNotFoundError("scorer 'lexicon' needs a lexicon, and none was found")
         return LexiconScorer(lexicon)
     if spec == "model":
-        return ModelScorer(model_dir, device, int8, batch_size)
+        return ModelScorer(model_dir, device, int8, batch_size, precision)
     raise ValueError(f"scorer: expected one of {list(SCORERS)}, found {spec!r}")
 
 
