@@ -17,6 +17,7 @@ from pipeline import stage
 from pipeline.inputs import read_table
 from pipeline.io import write_parquet
 from pipeline.lexicon import Lexicon
+from pipeline.nn.precision import check_precision
 from pipeline.params import load_params
 from pipeline.schema import LEVELS, PROVISIONS_SCHEMA, SCORES_SCHEMA, to_table
 from pipeline.scoring import Scorer, ScoringOptions, load_scorer, score_provisions
@@ -41,10 +42,16 @@ class ScoreParams(ScoringOptions):
     scorer: str = "model"
     device: str = "auto"  # "auto" picks the GPU when there is one
     int8: bool = False  # dynamic int8 quantisation of the classifier (CPU only)
+    # auto: bf16 where the hardware multiplies it natively (GPU, AVX512-BF16/AMX CPU), else fp32
+    precision: str = "auto"
+    threads: int = 0  # CPU threads of the encoder; 0: every core this process may use
     seed: int = 13
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_precision(self.precision, "score.precision")
+        if self.threads < 0:
+            raise ValueError(f"score.threads: expected 0 (every core) or a count, found {self.threads}")
         if self.scorer not in SCORERS:
             raise ValueError(f"score.scorer: expected one of {list(SCORERS)}, found {self.scorer!r}")
         if self.scorer == "lexicon" and self.attribution == "tokens":
@@ -68,10 +75,21 @@ def run(
     rows = table.select([f.name for f in PROVISIONS_SCHEMA]).to_pylist()
     lexicon = _lexicon(lexicon_path)
     if scorer is None:
-        scorer = load_scorer(params.scorer, model_dir, lexicon, params.device, params.int8, params.batch_size)
+        scorer = load_scorer(
+            params.scorer,
+            model_dir,
+            lexicon,
+            params.device,
+            params.int8,
+            params.batch_size,
+            params.precision,
+            params.threads,
+        )
     scored = score_provisions(rows, scorer, lexicon, params.options())
     write_parquet(to_table(scored, SCORES_SCHEMA), out_path)
     counts: dict[str, Any] = {"provisions": len(scored), "model_version": scorer.version}
+    if getattr(scorer, "precision", None):
+        counts["precision"] = scorer.precision
     for lv in LEVELS:
         counts[lv] = sum(r["level"] == lv for r in scored)
     counts["vague_flag"] = sum(r["vague_flag"] for r in scored)

@@ -96,15 +96,9 @@ class ContextScorer:
         # Token spans of every window, in the coordinates of its item's text.
         spans: list[np.ndarray] = []
         for w in windows:
-            enc = tok(
-                spec.prefix + texts[w.text_index][w.start : w.end],
-                truncation=True,
-                max_length=spec.max_length,
-                return_offsets_mapping=True,
-            )
-            if list(enc["input_ids"]) != list(w.input_ids):
-                raise RuntimeError("re-tokenising a window gave other ids than the classifier's windows")
-            off = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+            off = np.asarray(w.offsets, dtype=np.int64).reshape(-1, 2)
+            if len(off) != len(w.input_ids):
+                raise RuntimeError("a window's offsets do not match its token ids")
             real = (off[:, 1] > off[:, 0]) & (off[:, 0] >= self.prefix_len)
             sp = np.where(real[:, None], off - self.prefix_len + w.start, -1)
             spans.append(sp)
