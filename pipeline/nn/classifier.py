@@ -81,6 +81,7 @@ class Classifier:
         dropout: float = 0.1,
         device: str | None = None,
         lexicon_features: LexiconFeatures | None = None,
+        precision: str = "fp32",
     ) -> Classifier:
         """A fresh classifier over a base encoder directory (heads randomly initialised).
 
@@ -92,7 +93,15 @@ class Classifier:
         enc = _load_encoder(AutoModel, base)
         n_lex = lexicon_features.size if lexicon_features else 0
         model = TwoHeadModel(enc, dropout=dropout, n_lex=n_lex)
-        return cls(model, tok, spec, Calibration(), device=device, lexicon_features=lexicon_features)
+        return cls(
+            model,
+            tok,
+            spec,
+            Calibration(),
+            device=device,
+            lexicon_features=lexicon_features,
+            precision=precision,
+        )
 
     @classmethod
     def load(
