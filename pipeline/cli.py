@@ -39,7 +39,8 @@ COMMANDS: dict[str, Command] = {
     "publish":       Command("pipeline.publish", help="scores + documents → data/publish"),
     "explore-plots": Command("pipeline.explore_plots", help="scores + gold → plots/explore (DVC plots)"),
     "gold":          Command("pipeline.gold", help="build or check corpora/annotations/gold.jsonl"),
-    "bulk":          Command("pipeline.bulk", help="score the bulk Vietnamese corpora into data/bulk"),
+    "bulk":          Command("pipeline.bulk", help="score the bulk Vietnamese corpora into data/bulk/chunks"),
+    "bulk-publish":  Command("pipeline.bulk_publish", help="bulk chunks → data/bulk/publish"),
 }
 # fmt: on
 

@@ -430,3 +430,14 @@ def article_key(num: str) -> tuple[int, tuple[int, ...]]:
     if m is None:
         raise ValueError(f"article number {num!r}: expected digits optionally followed by letters")
     return int(m.group(1)), tuple(SUFFIX_ORDER.get(c, 100 + ord(c)) for c in m.group(2).lower())
+
+
+# Under each Pháp điển article heading, one line in parentheses says which instrument the codified
+# article comes from: "(Điều 1 Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội, có hiệu
+# lực thi hành kể từ ngày 01/01/2019)". Later articles of the same instrument print its number only
+# ("(Điều 2 Luật số 24/2018/QH14, có hiệu lực …)"); a few lines are doubly bracketed.
+PHAP_DIEN_PROVENANCE = re.compile(r"\A[ \t]*\(+([^\n]*?(?:số|hiệu lực)[^\n]*?)\)+[ \t]*(?:\n|\Z)")
+PHAP_DIEN_INSTRUMENT = re.compile(
+    r"(Bộ [Ll]uật|Luật|Nghị định|Thông tư liên tịch|Thông tư|Pháp lệnh|Nghị quyết liên tịch|Nghị quyết"
+    r"|Quyết định|Chỉ thị|Sắc lệnh|Lệnh)\s+số\s+([^\s,()]+)([^,()]*)"
+)
