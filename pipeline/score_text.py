@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from pipeline.lang import normalise
 from pipeline.lexicon import Lexicon
-from pipeline.schema import LANGS
+from pipeline.schema import LANGS, SchemaError
 from pipeline.scoring import ModelScorer, Scorer, ScoringOptions, score_texts
 from pipeline.scoring.evidence import ATTRIBUTIONS
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeDecodeError as e:
         sys.stderr.write(f"overbroad score-text: stdin: not UTF-8 ({e.reason} at byte {e.start})\n")
         return 2
-    except FileNotFoundError as e:
+    except (FileNotFoundError, SchemaError) as e:  # no classifier, or a damaged one
         sys.stderr.write(f"overbroad score-text: {e}\n")
         return 2
     return 0
