@@ -421,6 +421,7 @@ def dask_client(params: BulkParams) -> Any:
             threads_per_worker=1,  # one chunk at a time per worker; torch uses the worker's threads
             processes=True,
             dashboard_address=None,
+            silence_logs=logging.WARNING,
         )
         return Client(cluster)
     return Client(params.scheduler)

@@ -98,7 +98,10 @@ def title_key(title: str, year: int | None) -> tuple[str, int] | None:
 
 def instrument_numbers(text: str) -> list[str]:
     """Instrument numbers in a title or provenance line: "24/2018/QH14", "13/2023/NĐ-CP"."""
-    return [fold(m).replace(" ", "/") for m in re.findall(r"\d+/\d{4}/[\wĐđ/-]+", text)]
+    return [
+        "/".join("-".join(fold(w).split()) for w in m.split("/"))
+        for m in re.findall(r"\d+/\d{4}/[\wĐđ/-]+", text)
+    ]
 
 
 def _norm_text(s: str | None) -> str:
