@@ -50,7 +50,9 @@ from pipeline.schema import BULK_SCORES_SCHEMA, LEVELS, Document, Provision, pro
 from pipeline.scoring import LexiconScorer, Scorer, ScoringOptions, load_scorer, score_provisions
 from pipeline.segmenter import SegmentError, SegmentOptions, segment
 from pipeline.styles import (
+    PHAP_DIEN_CITED_UNIT,
     PHAP_DIEN_HEADING,
+    PHAP_DIEN_IN_FORCE,
     PHAP_DIEN_INSTRUMENT,
     PHAP_DIEN_PLACEHOLDER_BASE,
     PHAP_DIEN_PROVENANCE,
@@ -245,6 +247,8 @@ def read_provenance(body: str, known: dict[str, str]) -> tuple[Provenance | None
         if rest and number not in known:
             known[number] = name
         law = law or known.get(number, name)
+    if law is None:
+        law = PHAP_DIEN_IN_FORCE.sub("", PHAP_DIEN_CITED_UNIT.sub("", line)).strip() or None
     end = m.end()
     while end < len(body) and body[end] in " \t\n":
         end += 1

@@ -441,3 +441,7 @@ PHAP_DIEN_INSTRUMENT = re.compile(
     r"(Bộ [Ll]uật|Luật|Nghị định|Thông tư liên tịch|Thông tư|Pháp lệnh|Nghị quyết liên tịch|Nghị quyết"
     r"|Quyết định|Chỉ thị|Sắc lệnh|Lệnh)\s+số\s+([^\s,()]+)([^,()]*)"
 )
+# An instrument printed without a number ("(Điều 2 Pháp lệnh Về quyền ưu đãi …, có hiệu lực …)"): its
+# name is what is left of the line without the cited unit in front and the entry into force behind.
+PHAP_DIEN_CITED_UNIT = re.compile(r"^(?:(?:Điều|Mục|Chương|Phần|khoản|điểm)\s+\S+\s+)+")
+PHAP_DIEN_IN_FORCE = re.compile(r",?\s*có hiệu lực.*$")

@@ -105,6 +105,12 @@ def test_phap_dien_document_segments(corpus: dict[str, Path]) -> None:
             {},
             "Nghị định số 114/2018/NĐ-CP về quản lý an toàn đập ngày 04/09/2018 của Chính phủ",
         ),
+        (  # an ordinance printed without a number
+            "(Điều 2 Pháp lệnh Về Quyền ưu đãi, miễn trừ dành cho cơ quan đại diện ngoại giao, có hiệu lực "
+            "thi hành kể từ ngày 01/01/1994)\n1. Những đối tượng",
+            {},
+            "Pháp lệnh Về Quyền ưu đãi, miễn trừ dành cho cơ quan đại diện ngoại giao",
+        ),
         ("1. Thông tư này áp dụng đối với người tham gia bảo hiểm y tế (số đông).", {}, None),
     ],
 )
