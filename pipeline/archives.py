@@ -18,13 +18,21 @@ import dataclasses
 import json
 import re
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.loader import LoadError, clean_text, load_bytes
 from pipeline.schema import Document, Provision, provision_id
 from pipeline.segmenter import SegmentError, SegmentOptions, segment
-from pipeline.styles import PHAP_DIEN_HEADING, PHAP_DIEN_PLACEHOLDER_BASE
+from pipeline.styles import (
+    PHAP_DIEN_CITED_UNIT,
+    PHAP_DIEN_HEADING,
+    PHAP_DIEN_IN_FORCE,
+    PHAP_DIEN_INSTRUMENT,
+    PHAP_DIEN_PLACEHOLDER_BASE,
+    PHAP_DIEN_PROVENANCE,
+)
 
 # Provenance of the bundled archives (their MANIFEST.json lists files, not licences).
 PROVENANCE: dict[str, dict[str, str]] = {
@@ -142,14 +150,57 @@ def map_phap_dien(text: str) -> tuple[str, dict[str, str]]:
     return PHAP_DIEN_HEADING.sub(repl, text), mapping
 
 
-def segment_bulk(doc: Document, params: SegmentOptions) -> tuple[list[Provision], list[str]]:
-    """A bulk document → its provisions (Pháp điển labels restored) and the segmenter's warnings."""
+@dataclass(frozen=True)
+class Provenance:
+    """Where a codified article comes from: its line as printed, and the instrument's full name."""
+
+    line: str
+    source_law: str | None
+
+
+def read_provenance(body: str, known: dict[str, str]) -> tuple[Provenance | None, int]:
+    """The provenance line opening a Pháp điển article body → (provenance, characters it takes).
+
+    ``known`` maps an instrument's number to its full name as first printed in the document (later
+    lines print the number only); it is updated with the names this line prints.
+    """
+    m = PHAP_DIEN_PROVENANCE.match(body)
+    if not m:
+        return None, 0
+    line = m.group(1).strip()
+    law = None
+    for inst in PHAP_DIEN_INSTRUMENT.finditer(line):
+        kind, number, rest = inst.group(1), inst.group(2), inst.group(3).strip()
+        name = f"{kind} số {number}" + (f" {rest}" if rest else "")
+        if rest and number not in known:
+            known[number] = name
+        law = law or known.get(number, name)
+    if law is None:
+        law = PHAP_DIEN_IN_FORCE.sub("", PHAP_DIEN_CITED_UNIT.sub("", line)).strip() or None
+    end = m.end()
+    while end < len(body) and body[end] in " \t\n":
+        end += 1
+    return Provenance(line, law), end
+
+
+def segment_bulk(
+    doc: Document, params: SegmentOptions
+) -> tuple[list[Provision], list[str], dict[str, Provenance]]:
+    """A bulk document → its provisions (Pháp điển labels restored), the segmenter's warnings, and the
+    provenance of each codified article by article label.
+
+    A codified article's provenance line is not the law's words: the article's text starts after it
+    (so that an article scores as the same article in the law as enacted), and the line is kept in the
+    ``provenance`` and ``source_law`` columns.
+    """
     mapped, mapping = map_phap_dien(doc.text)
     if not mapping:
         seg = segment(doc, params)
-        return seg.provisions, seg.issues
+        return seg.provisions, seg.issues, {}
     seg = segment(dataclasses.replace(doc, text=mapped), params)
     out = []
+    known: dict[str, str] = {}
+    provenance: dict[str, Provenance] = {}
     for p in seg.provisions:
         art = mapping.get(p.article, p.article)
         parent = None
@@ -157,6 +208,12 @@ def segment_bulk(doc: Document, params: SegmentOptions) -> tuple[list[Provision]
             parent = provision_id(doc.doc_id, art)
         elif p.level == "point":
             parent = provision_id(doc.doc_id, art, p.clause)
+        start = p.char_start
+        if p.level == "article":
+            prov, skip = read_provenance(doc.text[p.char_start : p.char_end], known)
+            if prov is not None:
+                provenance[art] = prov
+                start = min(p.char_start + skip, p.char_end)
         # The placeholder only stood in the heading; the unit text is the original's.
         out.append(
             dataclasses.replace(
@@ -164,7 +221,8 @@ def segment_bulk(doc: Document, params: SegmentOptions) -> tuple[list[Provision]
                 article=art,
                 provision_id=provision_id(doc.doc_id, art, p.clause, p.point),
                 parent_id=parent,
-                text=doc.text[p.char_start : p.char_end],
+                char_start=start,
+                text=doc.text[start : p.char_end],
             )
         )
-    return out, seg.issues
+    return out, seg.issues, provenance

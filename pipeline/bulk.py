@@ -1,10 +1,13 @@
-"""bulk scoring: the large Vietnamese corpora in corpora/bulk/*.tar.xz → data/bulk/<archive>/chunk-*.parquet.
+"""bulk scoring: the Vietnamese corpora in corpora/bulk/*.tar.xz → data/bulk/chunks/<archive>/chunk-*.parquet.
 
-Outside ``dvc repro`` (no stage of dvc.yaml): run ``overbroad bulk``. Each archive is a tar of .txt
-files and a MANIFEST.json; its documents are ingested, segmented and scored in chunks of
-``docs_per_chunk`` documents. Every chunk is
-written atomically with a fingerprint (its documents, the params and the model version) in the Parquet
-metadata, so a rerun skips the chunks already done and redoes only those whose inputs changed.
+A pipeline of its own, outside the default ``dvc repro``: ``dvc repro bulk/dvc.yaml`` (this stage, then
+pipeline.bulk_publish), or ``overbroad bulk``. Each archive is a tar of .txt files and a
+MANIFEST.json; its documents are ingested, segmented and scored (articles and units, with evidence)
+in chunks of ``docs_per_chunk`` documents. A chunk is the unit of work that Dask distributes
+(``bulk.scheduler``: a LocalCluster by default, or a running scheduler's address). Every chunk is
+written atomically, as it finishes, with a fingerprint (its documents, the params and the model
+version) in the Parquet metadata, so a rerun skips the chunks already done and redoes only those
+whose inputs changed; the output is persistent in DVC, so an interrupted run resumes.
 
 Bộ Pháp điển (the Ministry of Justice's codification) numbers articles by their place in the code,
 ``Điều 1.11.LQ.1.`` (topic 1, subject 11, a law's article 1) or ``Điều 1.11.NĐ.1.1.`` (a decree's
@@ -12,7 +15,9 @@ article inserted under it), which the ``vn`` style does not read as article head
 styles.PHAP_DIEN_HEADING). Each such label is replaced, in a copy of the text and with the same length,
 by an increasing placeholder number the ``vn`` style does read; the provisions are then given their
 printed label back. Offsets and unit texts are those of the original text. Scoring is the scoring
-core's (pipeline.scoring), as in the score stage.
+core's (pipeline.scoring), as in the score stage. Each codified article opens with a provenance line
+(which law, decree or circular it comes from; styles.PHAP_DIEN_PROVENANCE): it is kept in the
+``provenance`` and ``source_law`` columns and left out of the scored text.
 """
 
 from __future__ import annotations
@@ -34,12 +39,22 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from pipeline import stage
-from pipeline.archives import archive_name, map_phap_dien, read_archive, segment_bulk  # noqa: F401
+from pipeline.archives import (  # noqa: F401 (map_phap_dien: re-exported)
+    _FALLBACK_PROVENANCE,
+    PROVENANCE,
+    Provenance,
+    archive_name,
+    map_phap_dien,
+    read_archive,
+    read_provenance,
+    segment_bulk,
+)
 from pipeline.inputs import read_model_dir
 from pipeline.io import atomic_path, write_json
 from pipeline.lexicon import Lexicon
+from pipeline.nn.precision import check_precision
 from pipeline.params import load_params
-from pipeline.schema import LEVELS, SCORES_SCHEMA, Document, to_table
+from pipeline.schema import BULK_SCORES_SCHEMA, LEVELS, Document, to_table
 from pipeline.scoring import LexiconScorer, Scorer, ScoringOptions, load_scorer, score_provisions
 from pipeline.segmenter import SegmentError, SegmentOptions
 
@@ -60,11 +75,22 @@ class BulkParams:
     batch_size: int = 64
     attribution: str = "none"
     device: str = "auto"
+    precision: str = "auto"  # pipeline.nn.precision: auto, fp32 or bf16
+    threads: int = 0  # torch threads per worker; 0: this machine's cores shared among local workers
+    # Dask: "local" starts a LocalCluster of ``workers`` processes on this machine, "sync" scores in
+    # this process without Dask, anything else is a running scheduler's address (tcp://host:8786).
+    scheduler: str = "local"
+    workers: int = 1
     max_failed_fraction: float = 0.2
     seed: int = 13
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
+        check_precision(self.precision, "bulk.precision")
+        if self.workers < 1 or self.threads < 0:
+            raise ValueError(
+                f"bulk.workers/threads: expected >= 1 and >= 0, found {self.workers}/{self.threads}"
+            )
         if self.docs_per_chunk < 1:
             raise ValueError(f"bulk.docs_per_chunk: expected a positive integer, found {self.docs_per_chunk}")
         if not 0.0 <= self.max_failed_fraction <= 1.0:
@@ -90,10 +116,14 @@ class BulkParams:
 
 # --- chunks --------------------------------------------------------------------------------------
 
+# How the chunks are run, not what they contain: left out of a chunk's fingerprint.
+ENGINE_FIELDS = ("scheduler", "workers", "threads")
+
 
 def chunk_fingerprint(docs: Sequence[Document], params: BulkParams, version: str) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps(dataclasses.asdict(params), sort_keys=True, default=list).encode())
+    fields = {k: v for k, v in dataclasses.asdict(params).items() if k not in ENGINE_FIELDS}
+    h.update(json.dumps(fields, sort_keys=True, default=list).encode())
     h.update(version.encode())
     for d in docs:
         h.update(d.doc_id.encode())
@@ -115,29 +145,124 @@ def chunk_done(path: Path, fingerprint: str) -> bool:
 def score_chunk(
     docs: Sequence[Document], scorer: Scorer, params: BulkParams, lexicon: Any
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Documents → (score rows, one report row per document)."""
+    """Documents → (score rows with their provenance columns, one report row per document)."""
     rows: list[dict[str, Any]] = []
     report = []
+    origin: dict[tuple[str, str], Provenance] = {}
     for d in docs:
         try:
-            provs, issues = segment_bulk(d, params.segment_options())
+            provs, issues, prov = segment_bulk(d, params.segment_options())
         except SegmentError as e:
             report.append({"doc_id": d.doc_id, "status": "failed", "reason": str(e)})
             log.warning("%s: %s", d.doc_id, e)
             continue
         rows.extend(p.to_dict() for p in provs)
+        origin.update({(d.doc_id, art): v for art, v in prov.items()})
         report.append(
             {
                 "doc_id": d.doc_id,
                 "status": "ok",
                 "title": d.title,
                 "source": d.source,
+                "year": d.year,
                 "articles": sum(p.level == "article" for p in provs),
                 "warnings": len(issues),
             }
         )
     scored = score_provisions(rows, scorer, lexicon, params.options()) if rows else []
+    for r in scored:  # a clause or point comes from where its article comes from
+        o = origin.get((r["doc_id"], r["article"]))
+        r["source_law"] = o.source_law if o else None
+        r["provenance"] = o.line if o else None
     return scored, report
+
+
+# --- the engine: chunks as Dask tasks --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """What a worker needs to build the scorer itself (a model is loaded once per worker process)."""
+
+    kind: str
+    model_dir: str
+    lexicon_path: str | None
+    device: str
+    precision: str
+    threads: int
+    batch_size: int
+
+
+_WORKER_CACHE: dict[Any, Any] = {}
+
+
+def _lexicon_for(path: str | None) -> Lexicon | None:
+    if path is None or not Path(path).is_file():
+        return None
+    key = ("lexicon", path)
+    if key not in _WORKER_CACHE:
+        _WORKER_CACHE[key] = Lexicon.load(path)
+    return _WORKER_CACHE[key]
+
+
+def _scorer_for(spec: ScorerSpec) -> Scorer:
+    if spec not in _WORKER_CACHE:
+        _WORKER_CACHE[spec] = load_scorer(
+            spec.kind,
+            spec.model_dir,
+            _lexicon_for(spec.lexicon_path),
+            spec.device,
+            batch_size=spec.batch_size,
+            precision=spec.precision,
+            threads=spec.threads,
+        )
+    return _WORKER_CACHE[spec]
+
+
+def chunk_task(
+    docs: Sequence[Document], spec: ScorerSpec, params: BulkParams
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One chunk on whichever worker Dask gives it to: (score rows, report rows)."""
+    from pipeline.seed import seed_everything
+
+    seed_everything(params.seed)
+    return score_chunk(docs, _scorer_for(spec), params, _lexicon_for(spec.lexicon_path))
+
+
+def dask_client(params: BulkParams) -> Any:
+    """A Dask client: a LocalCluster of ``bulk.workers`` processes, or the scheduler at ``bulk.scheduler``."""
+    from dask.distributed import Client, LocalCluster
+
+    if params.scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=params.workers,
+            threads_per_worker=1,  # one chunk at a time per worker; torch uses the worker's threads
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
+        )
+        return Client(cluster)
+    return Client(params.scheduler)
+
+
+@dataclass
+class _Chunk:
+    archive: str
+    index: int
+    path: Path
+    fingerprint: str
+    docs: list[Document]
+
+
+def _write_chunk(c: _Chunk, rows: list[dict[str, Any]], report: list[dict[str, Any]]) -> None:
+    table = to_table(rows, BULK_SCORES_SCHEMA).replace_schema_metadata(
+        {FINGERPRINT_KEY: c.fingerprint.encode(), REPORT_KEY: json.dumps(report).encode()}
+    )
+    with atomic_path(c.path) as tmp:
+        pq.write_table(table, tmp)
+
+
+REPORT_KEY = b"overbroad.report"
 
 
 def run(
@@ -147,21 +272,24 @@ def run(
     model_dir: str | Path,
     lexicon_path: str | Path | None = DEFAULT_LEXICON,
     scorer: Scorer | None = None,
+    client: Any = None,
 ) -> dict[str, Any]:
-    """Score every archive chunk by chunk into ``out_dir``; skip chunks already done; return counts."""
+    """Score every archive chunk by chunk into ``out_dir``; skip chunks already done; return counts.
+
+    Chunks not done yet are Dask tasks (``bulk.scheduler``; ``client`` overrides it), written as they
+    finish, so an interrupted run keeps every finished chunk. A ``scorer`` given here (a test double)
+    scores in this process.
+    """
     from pipeline.seed import seed_everything
 
     seed_everything(params.seed)
-    lexicon = (
-        Lexicon.load(lexicon_path) if lexicon_path is not None and Path(lexicon_path).is_file() else None
-    )
+    lexicon = _lexicon_for(str(lexicon_path)) if lexicon_path is not None else None
     if scorer is not None:
         version = scorer.version
     elif params.scorer == "lexicon":
         if lexicon is None:
             raise FileNotFoundError(f"{lexicon_path}: bulk.scorer is 'lexicon' but there is no lexicon")
-        scorer = LexiconScorer(lexicon)
-        version = scorer.version
+        version = LexiconScorer(lexicon).version
     else:
         # the model itself is loaded only if a chunk needs it
         version = read_model_dir(model_dir).model_version
@@ -174,39 +302,72 @@ def run(
         "failed": 0,
         "rows": 0,
     }
+    plan: dict[str, list[_Chunk]] = {}
+    reports: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    unreadable: dict[str, list[dict[str, Any]]] = {}
+    todo: list[_Chunk] = []
     for archive in archives:
         name = archive_name(archive)
-        unreadable: list[dict[str, Any]] = []
-        docs = read_archive(archive, unreadable)
-        for row in unreadable:
+        # A member the loader cannot read is a failed report row; the rest of the archive is scored.
+        unreadable[name] = []
+        docs = read_archive(archive, unreadable[name])
+        for row in unreadable[name]:
             log.warning("%s", row["reason"])
+        counts["documents"] += len(docs) + len(unreadable[name])
         k = params.docs_per_chunk
-        chunks = [docs[i : i + k] for i in range(0, len(docs), k)]
-        report: list[dict[str, Any]] = list(unreadable)
-        counts["documents"] += len(docs) + len(unreadable)
-        for ci, chunk in enumerate(tqdm(chunks, desc=f"bulk {name}", unit="chunk", disable=None)):
-            path = out_dir / name / f"chunk-{ci:05d}.parquet"
-            fp = chunk_fingerprint(chunk, params, version)
+        plan[str(archive)] = []
+        for ci, i in enumerate(range(0, len(docs), k)):
+            chunk = docs[i : i + k]
+            c = _Chunk(name, ci, out_dir / name / f"chunk-{ci:05d}.parquet", "", chunk)
+            c.fingerprint = chunk_fingerprint(chunk, params, version)
+            plan[str(archive)].append(c)
             counts["chunks"] += 1
-            if chunk_done(path, fp):
+            if chunk_done(c.path, c.fingerprint):
                 counts["done_before"] += 1
-                report.extend(
-                    json.loads((pq.read_schema(path).metadata or {}).get(b"overbroad.report", b"[]"))
-                )
-                continue
-            if scorer is None:
-                scorer = load_scorer(
-                    params.scorer, model_dir, lexicon, params.device, batch_size=params.batch_size
-                )
-            rows, chunk_report = score_chunk(chunk, scorer, params, lexicon)
-            table = to_table(rows, SCORES_SCHEMA)
-            table = table.replace_schema_metadata(
-                {FINGERPRINT_KEY: fp.encode(), b"overbroad.report": json.dumps(chunk_report).encode()}
-            )
-            with atomic_path(path) as tmp:
-                pq.write_table(table, tmp)
+                meta = pq.read_schema(c.path).metadata or {}
+                reports[(name, ci)] = json.loads(meta.get(REPORT_KEY, b"[]"))
+            else:
+                todo.append(c)
+    bar = tqdm(total=len(todo), desc="bulk", unit="chunk", disable=None)
+    if todo and (scorer is not None or (client is None and params.scheduler == "sync")):
+        if scorer is None:
+            scorer = _scorer_for(_spec(params, model_dir, lexicon_path))
+        for c in todo:
+            rows, rep = score_chunk(c.docs, scorer, params, lexicon)
+            _write_chunk(c, rows, rep)
+            reports[(c.archive, c.index)] = rep
             counts["scored"] += 1
-            report.extend(chunk_report)
+            bar.update(1)
+    elif todo:
+        from dask.distributed import as_completed
+
+        own = client is None
+        client = dask_client(params) if own else client
+        try:
+            spec = _spec(params, model_dir, lexicon_path, workers=_n_workers(client))
+            futures = {
+                client.submit(
+                    chunk_task, c.docs, spec, params, key=f"bulk-{c.archive}-{c.index}-{c.fingerprint[:12]}"
+                ): c
+                for c in todo
+            }
+            for fut in as_completed(futures):
+                c = futures[fut]
+                rows, rep = fut.result()
+                _write_chunk(c, rows, rep)
+                reports[(c.archive, c.index)] = rep
+                counts["scored"] += 1
+                bar.update(1)
+        finally:
+            if own:
+                cluster = getattr(client, "cluster", None)
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    bar.close()
+    for archive, chunks in plan.items():
+        name = archive_name(archive)
+        report = unreadable[name] + [r for c in chunks for r in reports[(name, c.index)]]
         # Chunks of an earlier run with more documents are stale: remove them so the folder is one run.
         for stale in sorted((out_dir / name).glob("chunk-*.parquet"))[len(chunks) :]:
             stale.unlink()
@@ -216,13 +377,18 @@ def run(
             pq.read_metadata(p).num_rows for p in sorted((out_dir / name).glob("chunk-*.parquet"))
         )
         write_json(
-            {"archive": str(archive), "model_version": version, "documents": report},
+            {
+                "archive": archive,
+                "model_version": version,
+                "provenance": PROVENANCE.get(name, _FALLBACK_PROVENANCE),
+                "documents": report,
+            },
             out_dir / name / "report.json",
         )
-        total = len(docs) + len(unreadable)
-        if total and failed / total > params.max_failed_fraction:
+        n_docs = sum(len(c.docs) for c in chunks) + len(unreadable[name])
+        if n_docs and failed / n_docs > params.max_failed_fraction:
             raise SegmentError(
-                f"{archive}: {failed} of {total} documents could not be read or segmented "
+                f"{archive}: {failed} of {n_docs} documents could not be read or segmented "
                 f"(more than bulk.max_failed_fraction={params.max_failed_fraction}); "
                 f"see {out_dir / name / 'report.json'}"
             )
@@ -230,11 +396,36 @@ def run(
     return counts
 
 
+def _n_workers(client: Any) -> int:
+    try:
+        return max(1, len(client.scheduler_info().get("workers", {})))
+    except Exception:  # a scheduler that does not answer yet: assume one worker per machine
+        return 1
+
+
+def _spec(
+    params: BulkParams, model_dir: str | Path, lexicon_path: str | Path | None, workers: int = 1
+) -> ScorerSpec:
+    from pipeline.nn.precision import cores
+
+    # Local workers share this machine's cores; a remote worker's own count is not known here.
+    threads = params.threads or (max(1, cores() // workers) if params.scheduler in ("local", "sync") else 0)
+    return ScorerSpec(
+        params.scorer,
+        str(model_dir),
+        str(lexicon_path) if lexicon_path is not None else None,
+        params.device,
+        params.precision,
+        threads,
+        params.batch_size,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     def extra(ap: argparse.ArgumentParser) -> None:
         ap.add_argument("archives", nargs="*", default=list(DEFAULT_ARCHIVES))
 
-    paths = {"out": "data/bulk", "model": "models/classifier", "lexicon": DEFAULT_LEXICON}
+    paths = {"out": "data/bulk/chunks", "model": "models/classifier", "lexicon": DEFAULT_LEXICON}
     args = stage.arguments("overbroad bulk", __doc__, paths, argv, extra)
     params = load_params(BulkParams, "bulk", args.params)
     return stage.execute(

@@ -268,7 +268,7 @@ def bulk_article_texts(archives: list[str | Path], doc_ids: set[str]) -> dict[st
         for doc in read_archive(archive):
             if doc.doc_id in wanted:
                 found.add(doc.doc_id)
-                provisions, _ = segment_bulk(doc, params)
+                provisions, _, _ = segment_bulk(doc, params)
                 texts.update((p.provision_id, p.text) for p in provisions if p.level == "article")
         if missing := wanted - found:
             raise GoldError(

@@ -57,7 +57,7 @@ def bulk_provisions(
                 f"(expected ids <archive>.<slug of the file name>)"
             )
         for doc_id in sorted(docs):
-            provs, issues = segment_bulk(docs[doc_id], params)
+            provs, issues, _ = segment_bulk(docs[doc_id], params)
             rows += [p.to_dict() for p in provs if p.level == "article"]
             report["warnings"] += [f"{doc_id}: {w}" for w in issues]
             report["documents"] += 1

@@ -275,6 +275,12 @@ SCORE_COLUMNS = pa.schema(
 )
 
 SCORES_SCHEMA = pa.schema(list(PROVISIONS_SCHEMA) + list(SCORE_COLUMNS))
+# Bulk corpora (pipeline.bulk): the score columns plus where a codified (Pháp điển) article comes from.
+BULK_COLUMNS = [
+    pa.field("source_law", pa.string()),  # the instrument, full name as first printed in the document
+    pa.field("provenance", pa.string()),  # the provenance line as printed, without its parentheses
+]
+BULK_SCORES_SCHEMA = pa.schema(list(SCORES_SCHEMA) + BULK_COLUMNS)
 
 ALIGNMENTS_SCHEMA = pa.schema(
     [

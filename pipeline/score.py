@@ -17,6 +17,7 @@ from pipeline import stage
 from pipeline.inputs import read_table
 from pipeline.io import write_parquet
 from pipeline.lexicon import Lexicon
+from pipeline.nn.precision import check_precision
 from pipeline.params import load_params
 from pipeline.schema import LEVELS, PROVISIONS_SCHEMA, SCORES_SCHEMA, to_table
 from pipeline.scoring import Scorer, ScoringOptions, load_scorer, score_provisions
@@ -41,14 +42,16 @@ class ScoreParams(ScoringOptions):
     scorer: str = "model"
     device: str = "auto"  # "auto" picks the GPU when there is one
     int8: bool = False  # dynamic int8 quantisation of the classifier (CPU only)
-    # The encoder's number format: auto (bf16 where the CPU or GPU has bf16 units, else fp32), fp32, bf16
+    # auto: bf16 where the hardware multiplies it natively (GPU, AVX512-BF16/AMX CPU), else fp32
     precision: str = "auto"
+    threads: int = 0  # CPU threads of the encoder; 0: every core this process may use
     seed: int = 13
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"score.precision: expected auto, fp32 or bf16, found {self.precision!r}")
+        check_precision(self.precision, "score.precision")
+        if self.threads < 0:
+            raise ValueError(f"score.threads: expected 0 (every core) or a count, found {self.threads}")
         if self.scorer not in SCORERS:
             raise ValueError(f"score.scorer: expected one of {list(SCORERS)}, found {self.scorer!r}")
         if self.scorer == "lexicon" and self.attribution == "tokens":
@@ -73,11 +76,20 @@ def run(
     lexicon = _lexicon(lexicon_path)
     if scorer is None:
         scorer = load_scorer(
-            params.scorer, model_dir, lexicon, params.device, params.int8, params.batch_size, params.precision
+            params.scorer,
+            model_dir,
+            lexicon,
+            params.device,
+            params.int8,
+            params.batch_size,
+            params.precision,
+            params.threads,
         )
     scored = score_provisions(rows, scorer, lexicon, params.options())
     write_parquet(to_table(scored, SCORES_SCHEMA), out_path)
     counts: dict[str, Any] = {"provisions": len(scored), "model_version": scorer.version}
+    if getattr(scorer, "precision", None):
+        counts["precision"] = scorer.precision
     for lv in LEVELS:
         counts[lv] = sum(r["level"] == lv for r in scored)
     counts["vague_flag"] = sum(r["vague_flag"] for r in scored)

@@ -997,3 +997,18 @@ REFERENCES_TREATY = ReferenceStyle(
 REFERENCE_STYLES: dict[str, ReferenceStyle] = {
     s.name: s for s in (REFERENCES_VN, REFERENCES_VN_EN, REFERENCES_SG, REFERENCES_US, REFERENCES_TREATY)
 }
+
+
+# Under each Pháp điển article heading, one line in parentheses says which instrument the codified
+# article comes from: "(Điều 1 Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội, có hiệu
+# lực thi hành kể từ ngày 01/01/2019)". Later articles of the same instrument print its number only
+# ("(Điều 2 Luật số 24/2018/QH14, có hiệu lực …)"); a few lines are doubly bracketed.
+PHAP_DIEN_PROVENANCE = re.compile(r"\A[ \t]*\(+([^\n]*?(?:số|hiệu lực)[^\n]*?)\)+[ \t]*(?:\n|\Z)")
+PHAP_DIEN_INSTRUMENT = re.compile(
+    r"(Bộ [Ll]uật|Luật|Nghị định|Thông tư liên tịch|Thông tư|Pháp lệnh|Nghị quyết liên tịch|Nghị quyết"
+    r"|Quyết định|Chỉ thị|Sắc lệnh|Lệnh)\s+số\s+([^\s,()]+)([^,()]*)"
+)
+# An instrument printed without a number ("(Điều 2 Pháp lệnh Về quyền ưu đãi …, có hiệu lực …)"): its
+# name is what is left of the line without the cited unit in front and the entry into force behind.
+PHAP_DIEN_CITED_UNIT = re.compile(r"^(?:(?:Điều|Mục|Chương|Phần|khoản|điểm)\s+\S+\s+)+")
+PHAP_DIEN_IN_FORCE = re.compile(r",?\s*có hiệu lực.*$")

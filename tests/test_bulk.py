@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from test_score import LEXICON_YAML, VI_TEXT, ExplodingScorer
 
-from pipeline.bulk import BulkParams, map_phap_dien, read_archive, run, segment_bulk
+from pipeline.bulk import BulkParams, map_phap_dien, read_archive, read_provenance, run, segment_bulk
 from pipeline.lexicon import Lexicon
-from pipeline.schema import SCORES_SCHEMA
+from pipeline.schema import BULK_SCORES_SCHEMA
 
 PHAP_DIEN_TEXT = """\
 Chương I
@@ -66,7 +67,7 @@ def test_phap_dien_labels_are_mapped_with_same_length() -> None:
 def test_phap_dien_document_segments(corpus: dict[str, Path]) -> None:
     doc = next(d for d in read_archive(corpus["archive"]) if "an-ninh" in d.doc_id)
     assert doc.doc_id == "vn-test-bulk.an-ninh__an-ninh-mang"
-    provs, _ = segment_bulk(doc, BulkParams(levels=("article", "clause", "point")).segment_options())
+    provs, _, prov = segment_bulk(doc, BulkParams(levels=("article", "clause", "point")).segment_options())
     ids = [p.provision_id for p in provs]
     assert ids[:3] == [
         f"{doc.doc_id}/art-1.11.LQ.1",
@@ -78,15 +79,57 @@ def test_phap_dien_document_segments(corpus: dict[str, Path]) -> None:
     # the quoted plain "Điều 36." stays inside the article that quotes it
     assert not any(p.article == "36" for p in provs)
     assert next(p for p in provs if p.article == "1.11.LQ.1").heading == "Phạm vi điều chỉnh"
+    # the provenance line is kept apart, not scored as the law's words
+    first = next(p for p in provs if p.article == "1.11.LQ.1")
+    assert first.text.startswith("Luật này quy định")
+    assert prov["1.11.LQ.1"].line.startswith("Điều 1 Luật số 24/2018/QH14 An ninh mạng")
+
+
+@pytest.mark.parametrize(
+    ("line", "known", "law"),
+    [
+        (
+            "(Điều 1 Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội, có hiệu lực thi hành "
+            "kể từ ngày 01/01/2019)\nLuật này",
+            {},
+            "Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội",
+        ),
+        (  # a later article of the same law prints its number only
+            "(Điều 2 Luật số 24/2018/QH14, có hiệu lực thi hành kể từ ngày 01/01/2019)\nTrong Luật này",
+            {"24/2018/QH14": "Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội"},
+            "Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội",
+        ),
+        (  # doubly bracketed, a decree
+            "((Điều 1 Nghị định số 114/2018/NĐ-CP về quản lý an toàn đập ngày 04/09/2018 của Chính phủ, "
+            "có hiệu lực thi hành kể từ ngày 04/09/2018))\n1. Nghị định",
+            {},
+            "Nghị định số 114/2018/NĐ-CP về quản lý an toàn đập ngày 04/09/2018 của Chính phủ",
+        ),
+        (  # an ordinance printed without a number
+            "(Điều 2 Pháp lệnh Về Quyền ưu đãi, miễn trừ dành cho cơ quan đại diện ngoại giao, có hiệu lực "
+            "thi hành kể từ ngày 01/01/1994)\n1. Những đối tượng",
+            {},
+            "Pháp lệnh Về Quyền ưu đãi, miễn trừ dành cho cơ quan đại diện ngoại giao",
+        ),
+        ("1. Thông tư này áp dụng đối với người tham gia bảo hiểm y tế (số đông).", {}, None),
+    ],
+)
+def test_provenance_line(line: str, known: dict[str, str], law: str | None) -> None:
+    prov, skip = read_provenance(line, dict(known))
+    if law is None:
+        assert prov is None and skip == 0
+    else:
+        assert prov is not None and prov.source_law == law
+        assert line[skip:] == line.split("\n", 1)[1]
 
 
 def test_bulk_run_writes_chunks_and_resume_skips_done_ones(corpus: dict[str, Path]) -> None:
-    params = BulkParams(docs_per_chunk=2, scorer="lexicon")
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon", scheduler="sync")
     counts = run([corpus["archive"]], corpus["out"], params, "no-model", corpus["lexicon"])
     chunks = sorted((corpus["out"] / "vn-test-bulk").glob("chunk-*.parquet"))
     assert counts["chunks"] == len(chunks) == 3 and counts["scored"] == 3 and counts["failed"] == 0
     rows = [r for c in chunks for r in pq.read_table(c).to_pylist()]
-    assert pq.read_schema(chunks[0]).remove_metadata().equals(SCORES_SCHEMA)
+    assert pq.read_schema(chunks[0]).remove_metadata().equals(BULK_SCORES_SCHEMA)
     assert {r["level"] for r in rows} == {"article"} and counts["rows"] == len(rows) == 4 * 3 + 3
     mtimes = [c.stat().st_mtime_ns for c in chunks]
     again = run([corpus["archive"]], corpus["out"], params, "no-model", corpus["lexicon"])
@@ -97,7 +140,7 @@ def test_bulk_run_writes_chunks_and_resume_skips_done_ones(corpus: dict[str, Pat
 
 
 def test_interrupted_bulk_resumes_from_the_last_finished_chunk(corpus: dict[str, Path]) -> None:
-    params = BulkParams(docs_per_chunk=2, scorer="lexicon")
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon", scheduler="sync")
     lexicon = Lexicon.load(corpus["lexicon"])
     with pytest.raises(KeyboardInterrupt):
         run(
@@ -118,14 +161,14 @@ def test_changed_params_redo_chunks(corpus: dict[str, Path]) -> None:
     run(
         [corpus["archive"]],
         corpus["out"],
-        BulkParams(docs_per_chunk=2, scorer="lexicon"),
+        BulkParams(docs_per_chunk=2, scorer="lexicon", scheduler="sync"),
         "x",
         corpus["lexicon"],
     )
     counts = run(
         [corpus["archive"]],
         corpus["out"],
-        BulkParams(docs_per_chunk=2, scorer="lexicon", levels=("article", "clause")),
+        BulkParams(docs_per_chunk=2, scorer="lexicon", levels=("article", "clause"), scheduler="sync"),
         "x",
         corpus["lexicon"],
     )
@@ -152,3 +195,30 @@ def test_unreadable_file_is_reported_and_the_rest_scored(tmp_path: Path, corpus:
     ]
     # The Windows-1258 file is read by the same loader as everything else.
     assert {r["doc_id"] for r in rows} == {"vn-mixed.luat-0", "vn-mixed.luat-cu"}
+
+
+def test_dask_cluster_of_two_workers_gives_the_single_process_rows(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon", levels=("article", "clause", "point"))
+    one = run(
+        [corpus["archive"]], tmp_path / "one", replace(params, scheduler="sync"), "x", corpus["lexicon"]
+    )
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        two = run([corpus["archive"]], tmp_path / "two", params, "x", corpus["lexicon"], client=client)
+    assert one["scored"] == two["scored"] == 3 and one["rows"] == two["rows"] > 15
+
+    def rows(folder: Path) -> list[dict]:
+        return [
+            r
+            for c in sorted(folder.glob("vn-test-bulk/chunk-*.parquet"))
+            for r in pq.read_table(c).to_pylist()
+        ]
+
+    assert rows(tmp_path / "one") == rows(tmp_path / "two")
+    laws = {r["source_law"] for r in rows(tmp_path / "two") if r["doc_id"].endswith("an-ninh-mang")}
+    assert "Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội" in laws

@@ -26,6 +26,7 @@ STAGES = (
     "explore_plots",
     "gold",
     "bulk",
+    "bulk_publish",
     "score_text",
 )
 # pipeline.cli only dispatches and configures logging (each stage's `__main__` goes through it): it
@@ -116,6 +117,11 @@ def _covered(path: str, deps: set[str]) -> bool:
 
 
 STAGES_OF_DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+# the bulk corpora's own pipeline (bulk/dvc.yaml, paths relative to the root through wdir: ..)
+STAGES_OF_DVC |= {
+    f"bulk/dvc.yaml:{k}": v
+    for k, v in yaml.safe_load((ROOT / "bulk/dvc.yaml").read_text(encoding="utf-8"))["stages"].items()
+}
 
 
 @pytest.mark.parametrize("name", sorted(STAGES_OF_DVC))

@@ -56,6 +56,7 @@ STAGE_PARAMS = {
     "evaluate": ("pipeline.evaluate", "EvaluateParams"),
     "publish": ("pipeline.publish", "PublishParams"),
     "bulk": ("pipeline.bulk", "BulkParams"),
+    "bulk_publish": ("pipeline.bulk_publish", "BulkPublishParams"),
 }
 
 

@@ -61,3 +61,22 @@ def test_units_are_scored_and_tokens_slice_back(clf: Classifier) -> None:
     preds = clf.predictions(np.stack([lg for lg in res.unit_logits if lg is not None]))
     for p in preds:
         assert all(0.0 <= p[d] <= 1.0 and p[f"{d}_level"] in (0, 1, 2, 3) for d in DIMENSIONS)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "batch_size", "expected"),
+    [
+        ([10, 3, 7, 3], 2, [[1, 3], [2, 0]]),  # budget 2 × 10 padded tokens: a third window (3 × 7) is over
+        ([5, 5, 5, 5], 2, [[0, 1], [2, 3]]),  # equal lengths: plain batches of batch_size
+        ([256, 20, 20, 20, 20, 20], 1, [[1, 2, 3, 4, 5], [0]]),  # short windows share one long one's budget
+        ([], 4, []),
+    ],
+)
+def test_window_batches_sort_and_fill_a_token_budget(lengths, batch_size, expected) -> None:
+    from pipeline.scoring.context import window_batches
+
+    got = window_batches(lengths, batch_size, max_windows=8)
+    assert got == expected
+    assert sorted(i for b in got for i in b) == list(range(len(lengths)))
+    for b in got:  # no batch pads beyond batch_size longest windows, unless it is a single window
+        assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= batch_size * max(lengths)

@@ -24,6 +24,7 @@ from pipeline.inputs import read_model_dir
 from pipeline.nn.calibration import FLAG_CUT, Calibration
 from pipeline.nn.features import LexiconFeatures
 from pipeline.nn.heads import N_CUTS, TwoHeadModel, bag_max, mean_pool
+from pipeline.nn.precision import autocast, resolve_precision
 from pipeline.nn.windows import WindowSpec, length_buckets, make_windows, pad_batch
 from pipeline.schema import (
     DIMENSIONS,
@@ -52,6 +53,7 @@ class Classifier:
         model_version: str = "untrained",
         device: str | None = None,
         lexicon_features: LexiconFeatures | None = None,
+        precision: str = "fp32",
     ):
         if (lexicon_features.size if lexicon_features else 0) != model.heads.n_lex:
             raise ValueError(
@@ -65,8 +67,9 @@ class Classifier:
         self.calibration = calibration
         self.model_version = model_version
         self.device = pick_device(device)
-        self.precision = "fp32"  # the encoder's number format; set_precision changes it
         self.model.to(self.device)
+        # "fp32" or "bf16" (resolved from "auto" for this device once, here)
+        self.precision = resolve_precision(precision, self.device)
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -78,6 +81,7 @@ class Classifier:
         dropout: float = 0.1,
         device: str | None = None,
         lexicon_features: LexiconFeatures | None = None,
+        precision: str = "fp32",
     ) -> Classifier:
         """A fresh classifier over a base encoder directory (heads randomly initialised).
 
@@ -89,13 +93,25 @@ class Classifier:
         enc = _load_encoder(AutoModel, base)
         n_lex = lexicon_features.size if lexicon_features else 0
         model = TwoHeadModel(enc, dropout=dropout, n_lex=n_lex)
-        return cls(model, tok, spec, Calibration(), device=device, lexicon_features=lexicon_features)
+        return cls(
+            model,
+            tok,
+            spec,
+            Calibration(),
+            device=device,
+            lexicon_features=lexicon_features,
+            precision=precision,
+        )
 
     @classmethod
     def load(
         cls, path: str | Path, device: str | None = None, int8: bool = False, precision: str = "fp32"
     ) -> Classifier:
-        """Load models/classifier (encoder, tokenizer, heads, calibration, windowing)."""
+        """Load models/classifier (encoder, tokenizer, heads, calibration, windowing).
+
+        ``precision`` (auto, fp32, bf16; pipeline.nn.precision) is the encoder's number format at
+        inference; int8 quantisation runs its own integer kernels, so it implies fp32 elsewhere.
+        """
         from transformers import AutoModel, AutoTokenizer
 
         md = read_model_dir(path)
@@ -121,6 +137,7 @@ class Classifier:
             md.model_version,
             device=device,
             lexicon_features=lexf,
+            precision="fp32" if int8 else precision,
         )
         if int8:
             clf.quantize_int8()
@@ -191,20 +208,16 @@ class Classifier:
         """Token states [B, T, H] of the encoder's last layer for one padded batch of windows.
 
         The one place inference runs the encoder (the scoring core and :meth:`window_scores` both
-        call it): a precision option (e.g. bf16 autocast) belongs here and nowhere else.
+        call it), in the classifier's precision; the states come back as fp32 either way.
         """
-        from pipeline.nn.precision import autocast
-
         with autocast(self.precision, self.device):
-            hidden = self.model.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return hidden.float()
+            out = self.model.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        return out.last_hidden_state.float()
 
     def set_precision(self, precision: str) -> str:
         """``auto`` | ``fp32`` | ``bf16`` for the encoder's products (heads and calibration stay fp32);
         returns the format resolved for this device (pipeline.nn.precision)."""
-        from pipeline.nn.precision import resolve
-
-        self.precision = resolve(precision, self.device)
+        self.precision = resolve_precision(precision, self.device)
         return self.precision
 
     def _heads_device(self) -> torch.device:

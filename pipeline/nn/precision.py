@@ -1,53 +1,114 @@
-"""Number format of the encoder's matrix products: ``auto`` | ``fp32`` | ``bf16`` (train and score).
+"""Number format and threads of the encoder: the one place that decides fp32 or bf16, for scoring and
+training alike (``score.precision``, ``bulk.precision``; ``train.precision`` may use the same).
 
-bf16 halves the bytes moved and, on hardware with bf16 matrix units (NVIDIA GPUs from Ampere on;
-x86 CPUs with AVX512-BF16 or AMX, as oneDNN reports them), runs the products several times faster
-than fp32 at a precision the scores do not notice (the heads and the calibration stay in fp32).
-On a CPU without them bf16 is *emulated* and far slower: on an AMD EPYC with AVX2 only, a 2048²
-matmul ran at 90 GFLOP/s in fp32 and 0.3 in bf16. ``auto`` therefore picks bf16 only where the
-device has the units, else fp32; ``bf16`` forces it (for a test, or a machine known to have them).
+``auto`` is bf16 where the hardware does bf16 matrix products natively (CUDA GPUs that support it,
+CPUs with AVX512-BF16 or AMX) and fp32 elsewhere: on a CPU without them (AVX2 only, for example)
+bf16 is emulated and several times slower than fp32. bf16 runs under ``torch.autocast``, so the
+weights stay fp32 and only the matrix products round their inputs to bf16. Importing this module does
+not import torch (a stage checks its params without it).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from functools import cache
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# /proc/cpuinfo flags that mean native bf16 dot products (Intel Cooper Lake+, Sapphire Rapids+, AMD Zen 4+)
+CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def check_precision(value: str, key: str = "precision") -> str:
+    if value not in PRECISIONS:
+        raise ValueError(f"{key}: expected one of {list(PRECISIONS)}, found {value!r}")
+    return value
+
+
+@cache
+def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo is not there, e.g. macOS)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_has_bf16(flags: frozenset[str] | None = None) -> bool:
+    """True when the CPU multiplies bf16 natively: by its /proc/cpuinfo flags, or, where there are
+    none (not Linux), by torch's oneDNN check."""
+    import torch
+
+    flags = cpu_flags() if flags is None else flags
+    if flags:
+        return bool(CPU_BF16_FLAGS & flags)
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(check()) if check is not None else False
+    except RuntimeError:
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``auto`` | ``fp32`` | ``bf16`` on ``device`` → the format that runs: ``fp32`` or ``bf16``."""
+    import torch
+
+    check_precision(precision)
+    if precision != "auto":
+        return precision
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+    if dev.type == "cpu":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return "fp32"
+
+
+def autocast(precision: str, device: torch.device | str) -> contextlib.AbstractContextManager[None]:
+    """The context the encoder runs in: bf16 autocast for ``bf16``, nothing for ``fp32``."""
+    import torch
+
+    dev = torch.device(device)
+    if resolve_precision(precision, dev) == "bf16":
+        return torch.autocast(device_type=dev.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def use_cores(threads: int = 0) -> int:
+    """torch's intra-op threads = ``threads`` (0: every core this process may use); returns the count.
+
+    Inter-op threads are left alone (one encoder runs at a time) and the tokenizer's Rust thread pool
+    is told the same, so that batch tokenisation does not oversubscribe the cores.
+    """
+    import torch
+
+    n = threads if threads > 0 else cores()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    os.environ.setdefault("RAYON_NUM_THREADS", str(n))
+    return n
 
 
 def bf16_supported(device: torch.device | str) -> bool:
     """Whether ``device`` multiplies bf16 matrices natively (not by emulation)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if device.type == "cpu":
-        check = getattr(getattr(torch.ops, "mkldnn", None), "_is_mkldnn_bf16_supported", None)
-        try:
-            return bool(check()) if check is not None else False
-        except RuntimeError:  # a torch build without oneDNN
-            return False
-    return False
+    return resolve_precision("auto", device) == "bf16"
 
 
-def resolve(precision: str, device: torch.device | str) -> str:
-    """``auto`` | ``fp32`` | ``bf16`` → the format used on ``device`` (``fp32`` or ``bf16``)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision: expected one of {PRECISIONS}, found {precision!r}")
-    if precision == "auto":
-        return "bf16" if bf16_supported(device) else "fp32"
-    return precision
-
-
-@contextlib.contextmanager
-def autocast(precision: str, device: torch.device | str) -> Iterator[str]:
-    """Run the block's matrix products in the resolved format; yields it (``fp32`` or ``bf16``)."""
-    fmt = resolve(precision, device)
-    device = torch.device(device)
-    if fmt == "fp32":
-        yield fmt
-        return
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
-        yield fmt
+# The name training code uses.
+resolve = resolve_precision

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,16 +33,25 @@ class WindowSpec:
 
 @dataclass(frozen=True)
 class Window:
-    """One window of a text: the character span it covers and its token ids (special tokens included)."""
+    """One window of a text: the character span it covers, its token ids (special tokens included) and
+    each token's character span in the window's input (``prefix + text[start:end]``; (0, 0) for the
+    special tokens)."""
 
     text_index: int
     start: int
     end: int
     input_ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...] = field(default=(), compare=False, repr=False)
 
 
 def make_windows(texts: Sequence[str], tokenizer: Any, spec: WindowSpec) -> list[Window]:
-    """Texts → overlapping windows of at most ``spec.max_length`` tokens, covering every character."""
+    """Texts → overlapping windows of at most ``spec.max_length`` tokens, covering every character.
+
+    Tokenises in two batch calls (every text, then every window), which a fast tokenizer runs in
+    parallel and which give the same ids as one call per text.
+    """
+    if not texts:
+        return []
     prefix_len = len(tokenizer(spec.prefix, add_special_tokens=False)["input_ids"]) if spec.prefix else 0
     n_special = tokenizer.num_special_tokens_to_add(pair=False)
     body = spec.max_length - n_special - prefix_len - 4  # slack: re-tokenising a cut may add a piece
@@ -51,20 +60,27 @@ def make_windows(texts: Sequence[str], tokenizer: Any, spec: WindowSpec) -> list
             f"max_length {spec.max_length} leaves {body} tokens for text after prefix and specials"
         )
     step = body - spec.overlap
-    out: list[Window] = []
-    for ti, raw in enumerate(texts):
-        text = unicodedata.normalize("NFC", raw or "")
-        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        offsets = [o for o in enc["offset_mapping"] if o[1] > o[0]]
+    norm = [unicodedata.normalize("NFC", raw or "") for raw in texts]
+    enc = tokenizer(norm, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    cuts: list[tuple[int, int, int]] = []
+    for ti, text in enumerate(norm):
+        offsets = [o for o in enc["offset_mapping"][ti] if o[1] > o[0]]
         starts = list(range(0, max(len(offsets) - spec.overlap, 1), step)) if offsets else [0]
         for s in starts:
             chunk = offsets[s : s + body]
             a, b = (chunk[0][0], chunk[-1][1]) if chunk else (0, len(text))
-            ids = tokenizer(
-                spec.prefix + text[a:b], truncation=True, max_length=spec.max_length, add_special_tokens=True
-            )["input_ids"]
-            out.append(Window(ti, a, b, tuple(ids)))
-    return out
+            cuts.append((ti, a, b))
+    wins = tokenizer(
+        [spec.prefix + norm[ti][a:b] for ti, a, b in cuts],
+        truncation=True,
+        max_length=spec.max_length,
+        add_special_tokens=True,
+        return_offsets_mapping=True,
+    )
+    return [
+        Window(ti, a, b, tuple(ids), tuple((int(x), int(y)) for x, y in off))
+        for (ti, a, b), ids, off in zip(cuts, wins["input_ids"], wins["offset_mapping"], strict=True)
+    ]
 
 
 def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -70,10 +70,13 @@ class ModelScorer:
         device: str = "auto",
         int8: bool = False,
         batch_size: int = 32,
-        precision: str = "fp32",
+        precision: str = "auto",
+        threads: int = 0,
     ):
         from pipeline.nn.classifier import Classifier  # imported late: torch and transformers
+        from pipeline.nn.precision import use_cores
 
+        self.threads = use_cores(threads)
         self.model_dir = Path(model_dir)
         self.classifier = Classifier.load(
             self.model_dir, device=None if device == "auto" else device, int8=int8, precision=precision
@@ -84,6 +87,7 @@ class ModelScorer:
         self.lang_thresholds = {
             lg: {d: float(e[d]["threshold"]) for d in DIMENSIONS} for lg, e in cal.by_lang.items()
         }
+        self.precision = self.classifier.precision
         self.version = str(self.classifier.model_version)
         self.batch_size = batch_size
 
@@ -99,15 +103,17 @@ def load_scorer(
     device: str = "auto",
     int8: bool = False,
     batch_size: int = 32,
-    precision: str = "fp32",
+    precision: str = "auto",
+    threads: int = 0,
 ) -> Scorer:
-    """``"model"`` → the classifier in ``model_dir``; ``"lexicon"`` → :class:`LexiconScorer`."""
+    """``"model"`` → the classifier in ``model_dir`` (in ``precision``, on ``threads`` CPU threads, 0 =
+    every core); ``"lexicon"`` → :class:`LexiconScorer`."""
     if spec == "lexicon":
         if lexicon is None:
             raise FileNotFoundError("scorer 'lexicon' needs a lexicon, and none was found")
         return LexiconScorer(lexicon)
     if spec == "model":
-        return ModelScorer(model_dir, device, int8, batch_size, precision)
+        return ModelScorer(model_dir, device, int8, batch_size, precision, threads)
     raise ValueError(f"scorer: expected one of {list(SCORERS)}, found {spec!r}")
 
 
