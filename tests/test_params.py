@@ -57,6 +57,8 @@ STAGE_PARAMS = {
     "publish": ("pipeline.publish", "PublishParams"),
     "bulk": ("pipeline.bulk", "BulkParams"),
     "bulk_publish": ("pipeline.bulk_publish", "BulkPublishParams"),
+    "cv": ("pipeline.cv", "CVParams"),
+    "link": ("pipeline.link", "LinkParams"),
 }
 
 
