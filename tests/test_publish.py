@@ -147,6 +147,21 @@ def test_publish_refuses_to_leak(tmp_path: Path) -> None:
         publish.check_no_withheld(folder, secrets)
 
 
+def test_a_phrase_a_public_law_also_prints_is_not_a_secret() -> None:
+    from pipeline.publish import secret_strings
+
+    docs = {"pub": {"redistribute_text": True}, "sec": {"redistribute_text": False}}
+    ev = [{"text": "public interest"}, {"text": "zebra quartermaster clause"}]
+    rows = [
+        {"doc_id": "pub", "text": "in the public interest of Singapore", "evidence": []},
+        {"doc_id": "sec", "text": "a withheld sentence about the public interest", "evidence": ev},
+    ]
+    assert secret_strings(rows, docs) == {
+        "a withheld sentence about the public interest",
+        "zebra quartermaster clause",
+    }
+
+
 def test_unknown_document_is_withheld() -> None:
     rows = [
         {
