@@ -103,12 +103,3 @@ def use_cores(threads: int = 0) -> int:
         torch.set_num_threads(n)
     os.environ.setdefault("RAYON_NUM_THREADS", str(n))
     return n
-
-
-def bf16_supported(device: torch.device | str) -> bool:
-    """Whether ``device`` multiplies bf16 matrices natively (not by emulation)."""
-    return resolve_precision("auto", device) == "bf16"
-
-
-# The name training code uses.
-resolve = resolve_precision
