@@ -29,6 +29,7 @@ import json
 import logging
 import sys
 import tarfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ from pipeline.lexicon import Lexicon
 from pipeline.nn.precision import check_precision
 from pipeline.params import load_params
 from pipeline.schema import BULK_SCORES_SCHEMA, LEVELS, Document, to_table
-from pipeline.scoring import LexiconScorer, Scorer, ScoringOptions, load_scorer, score_provisions
+from pipeline.scoring import LexiconScorer, Scorer, ScoringOptions, load_scorer, reuse, score_provisions
 from pipeline.segmenter import SegmentError, SegmentOptions
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ class BulkParams:
     scheduler: str = "local"
     workers: int = 1
     max_failed_fraction: float = 0.2
+    # An article already scored (by the score stage, or in another chunk) takes those scores instead of
+    # being encoded again (pipeline.scoring.reuse): the same numbers, up to the floats' last bits.
+    reuse: bool = True
     seed: int = 13
 
     def __post_init__(self) -> None:
@@ -107,7 +111,9 @@ class BulkParams:
 
     def options(self) -> ScoringOptions:
         """The scoring core's options (in-context units, as the score stage)."""
-        return ScoringOptions(levels=self.levels, batch_size=self.batch_size, attribution=self.attribution)
+        return ScoringOptions(
+            levels=self.levels, batch_size=self.batch_size, attribution=self.attribution, reuse=self.reuse
+        )
 
     def segment_options(self) -> SegmentOptions:
         levels = tuple(lv for lv in LEVELS if lv in self.levels or lv == "article")
@@ -117,7 +123,7 @@ class BulkParams:
 # --- chunks --------------------------------------------------------------------------------------
 
 # How the chunks are run, not what they contain: left out of a chunk's fingerprint.
-ENGINE_FIELDS = ("scheduler", "workers", "threads")
+ENGINE_FIELDS = ("scheduler", "workers", "threads", "reuse")
 
 
 def chunk_fingerprint(docs: Sequence[Document], params: BulkParams, version: str) -> str:
@@ -142,10 +148,11 @@ def chunk_done(path: Path, fingerprint: str) -> bool:
     return meta.get(FINGERPRINT_KEY, b"").decode() == fingerprint
 
 
-def score_chunk(
-    docs: Sequence[Document], scorer: Scorer, params: BulkParams, lexicon: Any
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Documents → (score rows with their provenance columns, one report row per document)."""
+def chunk_rows(
+    docs: Sequence[Document], params: BulkParams
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str], Provenance]]:
+    """Documents → (their provision rows at ``bulk.levels``, one report row per document, the provenance
+    of each codified article by (doc_id, article))."""
     rows: list[dict[str, Any]] = []
     report = []
     origin: dict[tuple[str, str], Provenance] = {}
@@ -156,7 +163,7 @@ def score_chunk(
             report.append({"doc_id": d.doc_id, "status": "failed", "reason": str(e)})
             log.warning("%s: %s", d.doc_id, e)
             continue
-        rows.extend(p.to_dict() for p in provs)
+        rows.extend(p.to_dict() for p in provs if p.level in params.levels)
         origin.update({(d.doc_id, art): v for art, v in prov.items()})
         report.append(
             {
@@ -169,7 +176,38 @@ def score_chunk(
                 "warnings": len(issues),
             }
         )
-    scored = score_provisions(rows, scorer, lexicon, params.options()) if rows else []
+    return rows, report, origin
+
+
+def article_keys(docs: Sequence[Document], params: BulkParams) -> set[str]:
+    """The keys (pipeline.scoring.reuse) of the articles of ``docs``, as a chunk of them is scored."""
+    rows, _, _ = chunk_rows(docs, params)
+    kids, _ = reuse.articles_of(rows)
+    return {reuse.article_key(rows, a, k) for a, k in kids.items()}
+
+
+def score_chunk(
+    docs: Sequence[Document],
+    scorer: Scorer,
+    params: BulkParams,
+    lexicon: Any,
+    known: dict[str, list[dict[str, Any]]] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Documents → (score rows with their provenance columns, one report row per document).
+
+    An article already scored (``known``: article key → rows, from the score stage or another chunk) or
+    repeated inside the chunk is not encoded again (pipeline.scoring.reuse); the report rows say how many
+    articles of each document were so reused.
+    """
+    rows, report, origin = chunk_rows(docs, params)
+    scored = score_provisions(rows, scorer, lexicon, params.options(), known) if rows else []
+    by_doc: Counter[str] = Counter()
+    if params.reuse:
+        p = reuse.plan(rows, known)
+        by_doc.update(rows[a]["doc_id"] for a in [*p.copy_known, *p.copy_inside])
+    for rep in report:
+        if rep["status"] == "ok":
+            rep["reused_articles"] = by_doc.get(rep["doc_id"], 0)
     for r in scored:  # a clause or point comes from where its article comes from
         o = origin.get((r["doc_id"], r["article"]))
         r["source_law"] = o.source_law if o else None
@@ -220,13 +258,61 @@ def _scorer_for(spec: ScorerSpec) -> Scorer:
 
 
 def chunk_task(
-    docs: Sequence[Document], spec: ScorerSpec, params: BulkParams
+    docs: Sequence[Document],
+    spec: ScorerSpec,
+    params: BulkParams,
+    known: dict[str, list[dict[str, Any]]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One chunk on whichever worker Dask gives it to: (score rows, report rows)."""
     from pipeline.seed import seed_everything
 
     seed_everything(params.seed)
-    return score_chunk(docs, _scorer_for(spec), params, _lexicon_for(spec.lexicon_path))
+    return score_chunk(docs, _scorer_for(spec), params, _lexicon_for(spec.lexicon_path), known)
+
+
+class Known:
+    """The scored rows of the articles that chunks still to be scored repeat, by article key
+    (pipeline.scoring.reuse): seeded from the score stage's rows and the chunks already done, and fed
+    with each chunk as it finishes, so that an article is encoded once in the whole run."""
+
+    def __init__(self, wanted: dict[int, set[str]], version: str):
+        self.wanted = wanted  # position of a chunk still to score → its article keys
+        self.version = version
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self._need: Counter[str] = Counter(k for keys in wanted.values() for k in keys)
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Keep the articles of ``rows`` (scored rows) that a chunk still to score repeats."""
+        rows = [r for r in rows if r.get("model_version") == self.version]
+        for key, group in reuse.keyed_rows(rows).items():
+            if self._need.get(key) and key not in self.rows:
+                self.rows[key] = [{f: r.get(f) for f in SCORE_FIELDS_AND_IDS} for r in group]
+
+    def take(self, position: int) -> dict[str, list[dict[str, Any]]]:
+        """The known rows chunk ``position`` can use; forgets what no later chunk needs."""
+        keys = self.wanted.pop(position, set())
+        out = {k: self.rows[k] for k in keys if k in self.rows}
+        for k in keys:
+            self._need[k] -= 1
+            if self._need[k] <= 0:
+                self._need.pop(k, None)
+                self.rows.pop(k, None)
+        return out
+
+
+# The fields of a known row a copy needs: its scores, and what the key of its article is made of.
+SCORE_FIELDS_AND_IDS = (
+    "provision_id",
+    "doc_id",
+    "article",
+    "level",
+    "lang",
+    "text",
+    "char_start",
+    "char_end",
+    "parent_id",
+    *reuse.SCORE_FIELDS,
+)
 
 
 def dask_client(params: BulkParams) -> Any:
@@ -273,8 +359,12 @@ def run(
     lexicon_path: str | Path | None = DEFAULT_LEXICON,
     scorer: Scorer | None = None,
     client: Any = None,
+    scores_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score every archive chunk by chunk into ``out_dir``; skip chunks already done; return counts.
+
+    With ``bulk.reuse``, an article already scored (by the score stage, in ``scores_path``, or in a chunk
+    finished earlier) is not encoded again: it takes those rows' scores (pipeline.scoring.reuse).
 
     Chunks not done yet are Dask tasks (``bulk.scheduler``; ``client`` overrides it), written as they
     finish, so an interrupted run keeps every finished chunk. A ``scorer`` given here (a test double)
@@ -301,6 +391,7 @@ def run(
         "documents": 0,
         "failed": 0,
         "rows": 0,
+        "reused_articles": 0,
     }
     plan: dict[str, list[_Chunk]] = {}
     reports: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -328,36 +419,49 @@ def run(
                 reports[(name, ci)] = json.loads(meta.get(REPORT_KEY, b"[]"))
             else:
                 todo.append(c)
+    known = _known(todo, plan, params, version, scores_path) if params.reuse else None
     bar = tqdm(total=len(todo), desc="bulk", unit="chunk", disable=None)
+
+    def finish(c: _Chunk, rows: list[dict[str, Any]], rep: list[dict[str, Any]]) -> None:
+        _write_chunk(c, rows, rep)
+        reports[(c.archive, c.index)] = rep
+        counts["scored"] += 1
+        counts["reused_articles"] += sum(r.get("reused_articles", 0) for r in rep)
+        if known is not None:
+            known.add(rows)
+        bar.update(1)
+
+    def known_for(position: int) -> dict[str, list[dict[str, Any]]] | None:
+        return known.take(position) if known is not None else None
+
     if todo and (scorer is not None or (client is None and params.scheduler == "sync")):
         if scorer is None:
             scorer = _scorer_for(_spec(params, model_dir, lexicon_path))
-        for c in todo:
-            rows, rep = score_chunk(c.docs, scorer, params, lexicon)
-            _write_chunk(c, rows, rep)
-            reports[(c.archive, c.index)] = rep
-            counts["scored"] += 1
-            bar.update(1)
+        for pos, c in enumerate(todo):
+            finish(c, *score_chunk(c.docs, scorer, params, lexicon, known_for(pos)))
     elif todo:
-        from dask.distributed import as_completed
+        from dask.distributed import wait
 
         own = client is None
         client = dask_client(params) if own else client
         try:
-            spec = _spec(params, model_dir, lexicon_path, workers=_n_workers(client))
-            futures = {
-                client.submit(
-                    chunk_task, c.docs, spec, params, key=f"bulk-{c.archive}-{c.index}-{c.fingerprint[:12]}"
-                ): c
-                for c in todo
-            }
-            for fut in as_completed(futures):
-                c = futures[fut]
-                rows, rep = fut.result()
-                _write_chunk(c, rows, rep)
-                reports[(c.archive, c.index)] = rep
-                counts["scored"] += 1
-                bar.update(1)
+            n_workers = _n_workers(client)
+            spec = _spec(params, model_dir, lexicon_path, workers=n_workers)
+            # A few chunks in flight per worker, not all at once: a chunk is given the rows of the
+            # articles it repeats from the chunks finished before it is submitted.
+            window = 2 * n_workers
+            pending: dict[Any, _Chunk] = {}
+            queue = list(enumerate(todo))
+            while queue or pending:
+                while queue and len(pending) < window:
+                    pos, c = queue.pop(0)
+                    key = f"bulk-{c.archive}-{c.index}-{c.fingerprint[:12]}"
+                    fut = client.submit(chunk_task, c.docs, spec, params, known_for(pos), key=key)
+                    pending[fut] = c
+                done, _ = wait(list(pending), return_when="FIRST_COMPLETED")
+                for fut in done:
+                    c = pending.pop(fut)
+                    finish(c, *fut.result())
         finally:
             if own:
                 cluster = getattr(client, "cluster", None)
@@ -396,6 +500,29 @@ def run(
     return counts
 
 
+def _known(
+    todo: Sequence[_Chunk],
+    plan: dict[str, list[_Chunk]],
+    params: BulkParams,
+    version: str,
+    scores_path: str | Path | None,
+) -> Known:
+    """The articles the chunks still to score repeat, with the rows already scored for them: the score
+    stage's (same model version) and those of the chunks done in an earlier run."""
+    wanted = {pos: article_keys(c.docs, params) for pos, c in enumerate(todo)}
+    known = Known(wanted, version)
+    if scores_path is not None and Path(scores_path).is_file():
+        table = pq.read_table(scores_path, columns=list(SCORE_FIELDS_AND_IDS))
+        known.add([r for r in table.to_pylist() if r["level"] in params.levels])
+    waiting = {id(c) for c in todo}
+    for chunks in plan.values():
+        for c in chunks:
+            if id(c) not in waiting and c.path.is_file():
+                known.add(pq.read_table(c.path, columns=list(SCORE_FIELDS_AND_IDS)).to_pylist())
+    log.info("bulk: %d articles of the chunks to score are known already", len(known.rows))
+    return known
+
+
 def _n_workers(client: Any) -> int:
     try:
         return max(1, len(client.scheduler_info().get("workers", {})))
@@ -425,12 +552,17 @@ def main(argv: list[str] | None = None) -> int:
     def extra(ap: argparse.ArgumentParser) -> None:
         ap.add_argument("archives", nargs="*", default=list(DEFAULT_ARCHIVES))
 
-    paths = {"out": "data/bulk/chunks", "model": "models/classifier", "lexicon": DEFAULT_LEXICON}
+    paths = {
+        "out": "data/bulk/chunks",
+        "model": "models/classifier",
+        "lexicon": DEFAULT_LEXICON,
+        "scores": "data/scores.parquet",
+    }
     args = stage.arguments("overbroad bulk", __doc__, paths, argv, extra)
     params = load_params(BulkParams, "bulk", args.params)
     return stage.execute(
         "bulk",
-        lambda: run(args.archives, args.out, params, args.model, args.lexicon),
+        lambda: run(args.archives, args.out, params, args.model, args.lexicon, scores_path=args.scores),
         errors=(tarfile.TarError,),
     )
 

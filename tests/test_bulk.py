@@ -140,7 +140,8 @@ def test_bulk_run_writes_chunks_and_resume_skips_done_ones(corpus: dict[str, Pat
 
 
 def test_interrupted_bulk_resumes_from_the_last_finished_chunk(corpus: dict[str, Path]) -> None:
-    params = BulkParams(docs_per_chunk=2, scorer="lexicon", scheduler="sync")
+    # reuse off: the fixture's documents are copies of each other, which would not be scored again
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon", scheduler="sync", reuse=False)
     lexicon = Lexicon.load(corpus["lexicon"])
     with pytest.raises(KeyboardInterrupt):
         run(
@@ -222,3 +223,57 @@ def test_dask_cluster_of_two_workers_gives_the_single_process_rows(
     assert rows(tmp_path / "one") == rows(tmp_path / "two")
     laws = {r["source_law"] for r in rows(tmp_path / "two") if r["doc_id"].endswith("an-ninh-mang")}
     assert "Luật số 24/2018/QH14 An ninh mạng ngày 12/06/2018 của Quốc hội" in laws
+
+
+def chunk_rows(folder: Path) -> list[dict]:
+    return [r for c in sorted(folder.glob("*/chunk-*.parquet")) for r in pq.read_table(c).to_pylist()]
+
+
+def test_repeated_articles_get_the_rows_of_scoring_each_copy(corpus: dict[str, Path], tmp_path: Path) -> None:
+    params = BulkParams(
+        docs_per_chunk=2, scorer="lexicon", scheduler="sync", levels=("article", "clause", "point")
+    )
+    lexicon = Lexicon.load(corpus["lexicon"])
+    every = run([corpus["archive"]], tmp_path / "every", replace(params, reuse=False), "x", corpus["lexicon"])
+    # Luat-1..3 repeat Luat-0 (Luat-1 in its chunk, the others in the next), and the codified article
+    # 1.11.LQ.1 (its provenance line left out) is Luat-0's article 1 word for word: one copy is scored.
+    once = run(
+        [corpus["archive"]],
+        tmp_path / "once",
+        params,
+        "x",
+        corpus["lexicon"],
+        scorer=ExplodingScorer(lexicon, fail_at=3),  # two batches: Luat-0 and the Pháp điển document
+    )
+    report = json.loads((tmp_path / "once" / "vn-test-bulk" / "report.json").read_text())["documents"]
+    assert [r["reused_articles"] for r in report] == [0, 3, 3, 3, 1]
+    assert every["reused_articles"] == 0 and once["reused_articles"] == 10
+    assert chunk_rows(tmp_path / "every") == chunk_rows(tmp_path / "once")
+
+
+def test_articles_the_score_stage_scored_are_not_encoded_again(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    from pipeline.io import write_parquet
+    from pipeline.schema import SCORES_SCHEMA, to_table
+
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon", scheduler="sync")
+    lexicon = Lexicon.load(corpus["lexicon"])
+    run([corpus["archive"]], tmp_path / "first", replace(params, reuse=False), "x", corpus["lexicon"])
+    scored = [r for r in chunk_rows(tmp_path / "first") if r["doc_id"] == "vn-test-bulk.luat-0"]
+    for r in scored:  # the score stage's rows of the same law, under its own ids
+        r["doc_id"], r["provision_id"] = "vn-law", r["provision_id"].replace("vn-test-bulk.luat-0", "vn-law")
+    scores = tmp_path / "scores.parquet"
+    write_parquet(to_table(scored, SCORES_SCHEMA), scores)
+    # Only the Pháp điển document is new: one batch; a second would raise.
+    counts = run(
+        [corpus["archive"]],
+        tmp_path / "second",
+        params,
+        "x",
+        corpus["lexicon"],
+        scorer=ExplodingScorer(lexicon, fail_at=2),
+        scores_path=scores,
+    )
+    assert counts["reused_articles"] == 4 * 3 + 1
+    assert chunk_rows(tmp_path / "first") == chunk_rows(tmp_path / "second")

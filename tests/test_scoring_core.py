@@ -231,3 +231,16 @@ def test_aggregate_keeps_units_unchanged() -> None:
     assert (a["vagueness"], a["vagueness_level"], a["speech_risk"]) == (0.9, 3, 0.2)
     assert a["evidence"][0]["start"] == 3 and a["text"][3:5] == "cd"
     assert u == unit
+
+
+def test_int8_scorer_scores_in_context(setup: dict[str, Path]) -> None:
+    """score.int8 quantises the encoder only: the heads, which in-context scoring reads, stay fp32."""
+    lexicon = Lexicon.load(setup["lexicon"])
+    fp32 = ModelScorer(setup["model"], device="cpu")
+    int8 = ModelScorer(setup["model"], device="cpu", int8=True)
+    doc = make_doc("vn-leaf-law", "vi", LEAF_LAW, "vn")
+    rows = [p.to_dict() for p in segment_document(doc, SegmentOptions())]
+    want = score_provisions(rows, fp32, lexicon, ScoringOptions())
+    got = score_provisions(rows, int8, lexicon, ScoringOptions())
+    assert [r["provision_id"] for r in got] == [r["provision_id"] for r in want]
+    assert all(abs(g[d] - w[d]) < 0.2 for g, w in zip(got, want, strict=True) for d in DIMENSIONS)

@@ -169,11 +169,17 @@ class Classifier:
         return version
 
     def quantize_int8(self) -> None:
-        """Dynamic int8 quantisation of the Linear layers (CPU inference only)."""
+        """Dynamic int8 quantisation of the encoder's Linear layers (CPU inference only).
+
+        The heads stay fp32: in-context scoring reads their weights (pipeline.scoring.context), and they
+        are a few thousand weights. Measured on this project's AVX2 machine (wave 2): 1.16x the fp32
+        encoder, and 30 of 1,348 flags changed on 120 articles, so fp32 stays the default.
+        """
         quant = getattr(getattr(torch, "ao", None), "quantization", None)
         if quant is None or not hasattr(quant, "quantize_dynamic"):
             raise RuntimeError("this torch build has no torch.ao.quantization.quantize_dynamic")
-        self.model = quant.quantize_dynamic(self.model.cpu(), {nn.Linear}, dtype=torch.qint8).eval()
+        self.model.cpu()
+        self.model.encoder = quant.quantize_dynamic(self.model.encoder, {nn.Linear}, dtype=torch.qint8).eval()
         self.device = torch.device("cpu")
 
     # -- inference --------------------------------------------------------------------------

@@ -26,7 +26,7 @@ Two seams for what comes next: batching of windows is decided in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from pipeline.lexicon import Lexicon
 from pipeline.schema import DIMENSIONS, LEVELS, PROVISIONS_SCHEMA, Evidence
+from pipeline.scoring import reuse
 from pipeline.scoring.evidence import (
     ATTRIBUTIONS,
     dedupe,
@@ -64,6 +65,8 @@ class ScoringOptions:
     attribution_window: int = 3  # occlusion: words removed at a time
     attribution_min_drop: float = 0.05  # occlusion: probability drop for a window to count
     attribution_max_words: int = 200  # occlusion: words past this are not occluded
+    # An article repeated word for word with the same units is encoded once (pipeline.scoring.reuse).
+    reuse: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -225,9 +228,48 @@ def score_in_context(
 
 
 def score_provisions(
+    rows: Sequence[dict[str, Any]],
+    scorer: Scorer,
+    lexicon: Lexicon | None,
+    options: ScoringOptions,
+    known: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """Provision rows (PROVISIONS_SCHEMA) → score rows (SCORES_SCHEMA), articles covering their units,
+    in the order of ``rows``.
+
+    An article is scored once (pipeline.scoring.reuse): a second copy of the same article text with the
+    same units, in these rows or in ``known`` (article key → scored rows of this scorer's model version,
+    :func:`pipeline.scoring.reuse.keyed_rows`), takes the first copy's scores and evidence.
+    """
+    rows = [r for r in rows if r["level"] in options.levels]
+    if not options.reuse:
+        return _score_rows(rows, scorer, lexicon, options)
+    known = {
+        k: v
+        for k, v in (known or {}).items()
+        if v and all(r.get("model_version") == scorer.version for r in v)
+    }
+    p = reuse.plan(rows, known)
+    if not p.reused:
+        return _score_rows(rows, scorer, lexicon, options)
+    out: list[dict[str, Any] | None] = [None] * len(rows)
+    scored = _score_rows([rows[i] for i in p.score], scorer, lexicon, options) if p.score else []
+    for i, r in zip(p.score, scored, strict=True):
+        out[i] = r
+    for a, key in p.copy_known.items():
+        for i, r in reuse.copy_scores(rows, a, p.kids[a], known[key]):
+            out[i] = r
+    for a, first in p.copy_inside.items():
+        source = [out[first], *(out[u] for u in reuse.unit_order(rows, p.kids[first]))]
+        for i, r in reuse.copy_scores(rows, a, p.kids[a], [s for s in source if s is not None]):
+            out[i] = r
+    return [r for r in out if r is not None]
+
+
+def _score_rows(
     rows: Sequence[dict[str, Any]], scorer: Scorer, lexicon: Lexicon | None, options: ScoringOptions
 ) -> list[dict[str, Any]]:
-    """Provision rows (PROVISIONS_SCHEMA) → score rows (SCORES_SCHEMA), articles covering their units."""
+    """Provision rows → score rows, every article encoded (the core of :func:`score_provisions`)."""
     context = options.units == "context" and isinstance(scorer, ModelScorer)
     if options.attribution == "tokens" and not context:
         raise ValueError(
