@@ -23,6 +23,7 @@ import json
 import logging
 import sys
 import time
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,15 +43,15 @@ from pipeline.io import atomic_path, write_json, write_parquet
 from pipeline.lexicon import Lexicon
 from pipeline.metrics import binary_macro_f1, ece
 from pipeline.nn.calibration import FLAG_CUT, Calibration
-from pipeline.nn.classifier import Classifier
+from pipeline.nn.classifier import Classifier, encoder_sha
 from pipeline.nn.features import LexiconFeatures
 from pipeline.nn.frozen_heads import HeadsFit, WindowVectors, average_heads, fit_heads, predict_heads
-from pipeline.nn.heads import mean_pool
 from pipeline.nn.oof_calibration import METHODS, THRESHOLDS, cross_calibrate, fit_by_lang
 from pipeline.nn.precision import PRECISIONS
-from pipeline.nn.windows import WindowSpec, length_buckets, make_windows, pad_batch
+from pipeline.nn.windows import WindowSpec, length_buckets, make_windows
 from pipeline.params import from_dict, read_params
 from pipeline.schema import DIMENSIONS, LANGS, PROVISIONS_SCHEMA, validate_frame
+from pipeline.scoring.context import ContextScorer, Item, article_sha
 from pipeline.seed import seed_everything
 
 log = logging.getLogger(__name__)
@@ -211,30 +212,71 @@ def gold_articles(
 # ---------------------------------------------------------------------------------------------
 
 
-@torch.inference_mode()
+Units = tuple[tuple[int, int], ...]
+UnitStates = dict[tuple[int, int], "np.ndarray | None"]
+
+
+def unit_spans(provisions: pd.DataFrame, arts: pd.DataFrame, use_heading: bool) -> list[Units]:
+    """Each gold article's clauses and points as character spans of its text: the units the score stage
+    scores in the article's context (none when the model reads a heading above the text)."""
+    if use_heading or not len(arts):
+        return [() for _ in range(len(arts))]
+    art = (
+        provisions[provisions["level"] == "article"].drop_duplicates("provision_id").set_index("provision_id")
+    )
+    units = provisions[provisions["level"] != "article"]
+    by_article: dict[tuple[str, str], set[tuple[int, int]]] = {}
+    for doc, a, s0, e0 in zip(
+        units["doc_id"], units["article"], units["char_start"], units["char_end"], strict=True
+    ):
+        by_article.setdefault((doc, a), set()).add((int(s0), int(e0)))
+    out = []
+    for pid in arts["provision_id"]:
+        r = art.loc[pid]
+        a0 = int(r["char_start"])
+        out.append(
+            tuple(sorted((s0 - a0, e0 - a0) for s0, e0 in by_article.get((r["doc_id"], r["article"]), ())))
+        )
+    return out
+
+
 def encode_windows(
-    clf: Classifier, texts: list[str], langs: list[str], batch_size: int = 32
-) -> WindowVectors:
-    """Articles → their windows' mean-pooled final-layer vectors and lexicon features (one encoder pass)."""
+    clf: Classifier,
+    texts: list[str],
+    langs: list[str],
+    batch_size: int = 32,
+    units: list[Units] | None = None,
+) -> tuple[WindowVectors, list[UnitStates]]:
+    """Articles → their windows' mean final-layer vectors and lexicon features, and the mean state of each
+    unit's tokens, in one encoder pass (the scoring core's, pipeline.scoring.context)."""
+    texts = [unicodedata.normalize("NFC", t or "") for t in texts]
+    units = units if units is not None else [() for _ in texts]
+    items = [Item(t, lg, u) for t, lg, u in zip(texts, langs, units, strict=True)]
     windows = make_windows(texts, clf.tokenizer, clf.spec)
-    seqs = [w.input_ids for w in windows]
-    vec = np.zeros((len(seqs), clf.model.encoder.config.hidden_size), dtype=np.float32)
-    pad = clf.tokenizer.pad_token_id if clf.tokenizer.pad_token_id is not None else 0
     clf.model.encoder.eval()
-    for b in tqdm(length_buckets([len(s) for s in seqs], batch_size), desc="encode", unit="batch"):
-        ids, mask = pad_batch([seqs[i] for i in b], pad)
-        ids, mask = ids.to(clf.device), mask.to(clf.device)
-        vec[b] = mean_pool(clf.encode(ids, mask), mask).cpu().numpy()
+    # length_buckets: the batches this stage's vectors have always been made in (same vectors, same model)
+    batches = length_buckets([len(w.input_ids) for w in windows], batch_size)
+    ctx = ContextScorer(clf, batch_size)
+    states = ctx.encode_windows(items, texts, windows, keep_tokens=False, progress=True, batches=batches)
+    order = sorted(range(len(windows)), key=lambda i: (windows[i].text_index, i))
+    windows = [windows[i] for i in order]
+    vec = (
+        np.concatenate([st.vectors for st in states]).astype(np.float32)
+        if states
+        else np.zeros((0, int(clf.model.encoder.config.hidden_size)), np.float32)
+    )
     lex = (
         clf.lexicon_features.window_features(texts, langs, windows).astype(np.float32)
         if clf.lexicon_features is not None
         else None
     )
-    return WindowVectors(vec, lex, np.asarray([w.text_index for w in windows], dtype=np.int64))
+    bag = np.asarray([w.text_index for w in windows], dtype=np.int64)
+    unit_states = [dict(zip(it.units, st.units, strict=True)) for it, st in zip(items, states, strict=True)]
+    return WindowVectors(vec, lex, bag), unit_states
 
 
 def text_sha(text: str, lang: str) -> str:
-    return hashlib.sha256(f"{lang}\n{text}".encode()).hexdigest()[:16]
+    return article_sha(text, lang)
 
 
 def encoder_fingerprint(
@@ -254,60 +296,106 @@ def encoder_fingerprint(
     return h.hexdigest()[:16]
 
 
-def read_vector_cache(path: str | Path, fingerprint: str) -> dict[tuple[str, str], tuple[np.ndarray, Any]]:
-    """The vectors of a previous run with the same fingerprint: (provision_id, text_sha) → (vectors, lex)."""
+Cached = tuple[np.ndarray, Any, UnitStates]
+
+
+def read_vector_cache(
+    path: str | Path, fingerprint: str, units_path: str | Path | None = None
+) -> dict[tuple[str, str], Cached]:
+    """The vectors of a previous run with the same fingerprint: (provision_id, text_sha) → (window
+    vectors, their lexicon features, unit states)."""
     if not Path(path).exists():
         return {}
     table = pq.read_table(path)
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     if meta.get("fingerprint") != fingerprint or "text_sha" not in table.column_names:
         return {}
+    units: dict[tuple[str, str], UnitStates] = {}
+    if units_path is not None and Path(units_path).exists():
+        ut = pq.read_table(units_path)
+        umeta = {k.decode(): v.decode() for k, v in (ut.schema.metadata or {}).items()}
+        if umeta.get("fingerprint") == fingerprint:
+            units = read_unit_states(ut)
     df = table.to_pandas()
-    out: dict[tuple[str, str], tuple[np.ndarray, Any]] = {}
+    out: dict[tuple[str, str], Cached] = {}
     for (pid, sha), g in df.groupby(["provision_id", "text_sha"], sort=False):
         g = g.sort_values("window")
         lex = np.stack(g["lex"].to_numpy()).astype(np.float32) if "lex" in g.columns else None
-        out[(pid, sha)] = (np.stack(g["vector"].to_numpy()).astype(np.float32), lex)
+        vectors = np.stack(g["vector"].to_numpy()).astype(np.float32)
+        out[(pid, sha)] = (vectors, lex, units.get((pid, sha), {}))
+    return out
+
+
+def read_unit_states(table: pa.Table) -> dict[tuple[str, str], UnitStates]:
+    """data/gold_unit_vectors.parquet → (provision_id, text_sha) → {(start, end): mean state or None}."""
+    out: dict[tuple[str, str], UnitStates] = {}
+    cols = table.to_pydict()
+    for pid, sha, s0, e0, has, v in zip(
+        cols["provision_id"],
+        cols["text_sha"],
+        cols["unit_start"],
+        cols["unit_end"],
+        cols["has_tokens"],
+        cols["vector"],
+        strict=True,
+    ):
+        out.setdefault((pid, sha), {})[(int(s0), int(e0))] = np.asarray(v, dtype=np.float32) if has else None
     return out
 
 
 def vectors_with_cache(
-    clf: Classifier, arts: pd.DataFrame, cache: dict[tuple[str, str], tuple[np.ndarray, Any]]
-) -> tuple[WindowVectors, int]:
-    """Every article's window vectors: from the cache where its text is unchanged, else encoded now."""
+    clf: Classifier,
+    arts: pd.DataFrame,
+    cache: dict[tuple[str, str], Cached],
+    units: list[Units] | None = None,
+) -> tuple[WindowVectors, int, list[UnitStates]]:
+    """Every article's window vectors and unit states: from the cache where its text (and every unit
+    of it) is unchanged, else encoded now."""
+    units = units if units is not None else [() for _ in range(len(arts))]
     keys = [
         (p, text_sha(t, lg))
         for p, t, lg in zip(arts["provision_id"], arts["text"], arts["lang"], strict=True)
     ]
-    need = [i for i, k in enumerate(keys) if k not in cache]
-    fresh = (
-        encode_windows(clf, [arts["text"].iloc[i] for i in need], [arts["lang"].iloc[i] for i in need])
+    need = [i for i, k in enumerate(keys) if k not in cache or any(u not in cache[k][2] for u in units[i])]
+    fresh, fresh_units = (
+        encode_windows(
+            clf,
+            [arts["text"].iloc[i] for i in need],
+            [arts["lang"].iloc[i] for i in need],
+            units=[units[i] for i in need],
+        )
         if need
-        else None
+        else (None, [])
     )
     pos = {i: k for k, i in enumerate(need)}
-    vecs, lexs, bag = [], [], []
+    vecs, lexs, bag, states = [], [], [], []
     for i, key in enumerate(keys):
         if i in pos:
             assert fresh is not None
             w = fresh.windows_of([pos[i]])[0]
-            v, lx = fresh.vectors[w], fresh.lex[w] if fresh.lex is not None else None
+            v, lx, us = fresh.vectors[w], fresh.lex[w] if fresh.lex is not None else None, fresh_units[pos[i]]
         else:
-            v, lx = cache[key]
+            v, lx, us = cache[key]
         vecs.append(v)
         lexs.append(lx)
         bag.append(np.full(len(v), i))
+        states.append({u: us[u] for u in units[i]})
     with_lex = clf.lexicon_features is not None
     data = WindowVectors(
         np.concatenate(vecs).astype(np.float32),
         np.concatenate(lexs).astype(np.float32) if with_lex else None,
         np.concatenate(bag).astype(np.int64),
     )
-    return data, len(need)
+    return data, len(need), states
 
 
 def vectors_table(
-    arts: pd.DataFrame, data: WindowVectors, spec: WindowSpec, use_heading: bool, fingerprint: str = ""
+    arts: pd.DataFrame,
+    data: WindowVectors,
+    spec: WindowSpec,
+    use_heading: bool,
+    fingerprint: str = "",
+    encoder: str = "",
 ) -> pa.Table:
     """The frozen window vectors as a table (one row per window), the windowing in its metadata."""
     shas = [text_sha(t, lg) for t, lg in zip(arts["text"], arts["lang"], strict=True)]
@@ -325,12 +413,51 @@ def vectors_table(
         cols["lex"] = pa.FixedSizeListArray.from_arrays(
             pa.array(data.lex.reshape(-1), pa.float32()), data.lex.shape[1]
         )
-    meta = {
+    return pa.table(cols).replace_schema_metadata(_vector_meta(spec, use_heading, fingerprint, encoder))
+
+
+def _vector_meta(spec: WindowSpec, use_heading: bool, fingerprint: str, encoder: str) -> dict[str, str]:
+    return {
         "window": json.dumps(asdict(spec)),
         "use_heading": json.dumps(use_heading),
         "fingerprint": fingerprint,
+        "encoder_sha": encoder,  # pipeline.nn.classifier.encoder_sha: the score stage checks it
     }
-    return pa.table(cols).replace_schema_metadata(meta)
+
+
+def unit_vectors_table(
+    arts: pd.DataFrame,
+    states: list[UnitStates],
+    hidden: int,
+    spec: WindowSpec,
+    use_heading: bool,
+    fingerprint: str = "",
+    encoder: str = "",
+) -> pa.Table:
+    """The mean token state of every unit of every gold article (one row per unit; zeros and
+    has_tokens false for a unit that holds no token), for the score stage's in-context unit scores."""
+    pid, sha, s0, e0, has, vec = [], [], [], [], [], []
+    for p, t, lg, st in zip(arts["provision_id"], arts["text"], arts["lang"], states, strict=True):
+        key = text_sha(t, lg)
+        for (a, b), v in sorted(st.items()):
+            pid.append(p)
+            sha.append(key)
+            s0.append(a)
+            e0.append(b)
+            has.append(v is not None)
+            vec.append(np.zeros(hidden, np.float32) if v is None else np.asarray(v, np.float32))
+    flat = np.concatenate(vec) if vec else np.zeros(0, np.float32)
+    table = pa.table(
+        {
+            "provision_id": pa.array(pid, pa.string()),
+            "text_sha": pa.array(sha, pa.string()),
+            "unit_start": pa.array(s0, pa.int64()),
+            "unit_end": pa.array(e0, pa.int64()),
+            "has_tokens": pa.array(has, pa.bool_()),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), hidden),
+        }
+    )
+    return table.replace_schema_metadata(_vector_meta(spec, use_heading, fingerprint, encoder))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -553,8 +680,10 @@ def run(
     vectors_path: str | Path,
     detail_path: str | Path,
     params: CVParams,
+    unit_vectors_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Cross-validate every system; write OOF predictions, the vectors, the published classifier, detail."""
+    """Cross-validate every system; write OOF predictions, the vectors (with ``unit_vectors_path``, the
+    gold articles' unit states too, for the score stage), the published classifier, detail."""
     t0 = time.perf_counter()
     torch.set_num_threads(params.threads)
     seed_everything(params.seed)
@@ -576,10 +705,18 @@ def run(
     precision = clf.set_precision(params.precision)
     t_enc = time.perf_counter()
     fingerprint = encoder_fingerprint(base_path, spec, params.use_heading, precision, lexicon_path)
-    data, n_encoded = vectors_with_cache(clf, arts, read_vector_cache(vectors_path, fingerprint))
+    units = unit_spans(provisions, arts, params.use_heading)
+    cache = read_vector_cache(vectors_path, fingerprint, unit_vectors_path)
+    data, n_encoded, unit_states = vectors_with_cache(clf, arts, cache, units)
     counts["encoded_articles"] = n_encoded  # the others' vectors were unchanged since the last run
     t_enc = time.perf_counter() - t_enc
-    write_parquet(vectors_table(arts, data, spec, params.use_heading, fingerprint), vectors_path)
+    enc = encoder_sha(clf)
+    write_parquet(vectors_table(arts, data, spec, params.use_heading, fingerprint, enc), vectors_path)
+    if unit_vectors_path is not None:
+        hidden = int(clf.model.encoder.config.hidden_size)
+        table = unit_vectors_table(arts, unit_states, hidden, spec, params.use_heading, fingerprint, enc)
+        write_parquet(table, unit_vectors_path)
+        counts["unit_vectors"] = table.num_rows
 
     groups = document_groups(arts["doc_id"].tolist(), read_translations(documents_path))
     levels = arts[list(DIMENSIONS)].to_numpy().astype(np.int64)
@@ -772,6 +909,7 @@ PATHS = {
     "out": "models/classifier",
     "predictions": "data/cv_predictions.parquet",
     "vectors": "data/gold_vectors.parquet",
+    "unit_vectors": "data/gold_unit_vectors.parquet",
     "detail": "metrics/cv.json",
 }
 
@@ -792,6 +930,7 @@ def main(argv: list[str] | None = None) -> int:
             args.vectors,
             args.detail,
             params,
+            args.unit_vectors,
         )
         out = {k: d[k] for k in ("seconds", "model_version", "articles", "calibration_method")}
         print(json.dumps(out))

@@ -8,10 +8,15 @@ pipeline.scoring.core; this stage reads, validates, scores and writes.
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
 
 from pipeline import stage
 from pipeline.inputs import read_table
@@ -20,7 +25,7 @@ from pipeline.lexicon import Lexicon
 from pipeline.nn.precision import check_precision
 from pipeline.params import load_params
 from pipeline.schema import LEVELS, PROVISIONS_SCHEMA, SCORES_SCHEMA, to_table
-from pipeline.scoring import Scorer, ScoringOptions, load_scorer, score_provisions
+from pipeline.scoring import ModelScorer, Scorer, ScoringOptions, load_scorer, score_provisions
 from pipeline.scoring.scorers import SCORERS
 from pipeline.seed import seed_everything
 
@@ -30,6 +35,9 @@ PATHS = {
     "model": "models/classifier",
     "lexicon": DEFAULT_LEXICON,
     "out": "data/scores.parquet",
+    # the cv stage's encoded gold articles: not encoded again when the encoder is the same
+    "vectors": "data/gold_vectors.parquet",
+    "unit_vectors": "data/gold_unit_vectors.parquet",
 }
 
 
@@ -68,8 +76,14 @@ def run(
     params: ScoreParams,
     lexicon_path: str | Path | None = DEFAULT_LEXICON,
     scorer: Scorer | None = None,
+    vectors_path: str | Path | None = None,
+    unit_vectors_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """data/provisions.parquet → data/scores.parquet (atomic: a failed run leaves the old file intact)."""
+    """data/provisions.parquet → data/scores.parquet (atomic: a failed run leaves the old file intact).
+
+    With the cv stage's vectors of the gold articles (``vectors_path``, ``unit_vectors_path``) made by
+    the same encoder, those articles are scored from their states, and encoded again only for model
+    evidence (pipeline.scoring.context.StateCache)."""
     seed_everything(params.seed)
     table = read_table(provisions_path, PROVISIONS_SCHEMA, "provisions")
     rows = table.select([f.name for f in PROVISIONS_SCHEMA]).to_pylist()
@@ -85,9 +99,18 @@ def run(
             params.precision,
             params.threads,
         )
+    cache = None
+    if params.reuse and isinstance(scorer, ModelScorer) and vectors_path and unit_vectors_path:
+        from pipeline.nn.classifier import encoder_sha
+
+        cache = read_states(vectors_path, unit_vectors_path, encoder_sha(scorer.classifier))
+        scorer.states = cache
     scored = score_provisions(rows, scorer, lexicon, params.options())
     write_parquet(to_table(scored, SCORES_SCHEMA), out_path)
     counts: dict[str, Any] = {"provisions": len(scored), "model_version": scorer.version}
+    if cache is not None:
+        counts["articles_from_cv_states"] = cache.hits
+        counts["encoded_again_for_evidence"] = cache.encoded_again
     if getattr(scorer, "precision", None):
         counts["precision"] = scorer.precision
     for lv in LEVELS:
@@ -96,6 +119,39 @@ def run(
     counts["speech_flag"] = sum(r["speech_flag"] for r in scored)
     counts["evidence_spans"] = sum(len(r["evidence"]) for r in scored)
     return counts
+
+
+def read_states(vectors_path: str | Path, unit_vectors_path: str | Path, encoder: str) -> Any:
+    """The cv stage's window vectors and unit states of the gold articles, by article text, as a
+    pipeline.scoring.context.StateCache; None when they are missing or were made by another encoder
+    (weights, tokenizer, windowing, number format)."""
+    from pipeline.scoring.context import StateCache
+
+    log = logging.getLogger(__name__)
+    if not Path(vectors_path).is_file() or not Path(unit_vectors_path).is_file():
+        return None
+    win = pq.read_table(vectors_path, columns=["text_sha", "window", "vector"])
+    units = pq.read_table(unit_vectors_path)
+    for path, table in ((vectors_path, win), (unit_vectors_path, units)):
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+        if meta.get("encoder_sha") != encoder or json.loads(meta.get("use_heading", "false")):
+            log.info("%s: made by another encoder (or with headings); every article is encoded", path)
+            return None
+    vectors: dict[str, list[tuple[int, np.ndarray]]] = {}
+    w = win.to_pydict()
+    for sha, k, v in zip(w["text_sha"], w["window"], w["vector"], strict=True):
+        vectors.setdefault(sha, []).append((int(k), np.asarray(v, dtype=np.float32)))
+    unit_states: dict[str, dict[tuple[int, int], np.ndarray | None]] = {}
+    u = units.to_pydict()
+    for sha, s0, e0, has, v in zip(
+        u["text_sha"], u["unit_start"], u["unit_end"], u["has_tokens"], u["vector"], strict=True
+    ):
+        unit_states.setdefault(sha, {})[(int(s0), int(e0))] = np.asarray(v, np.float32) if has else None
+    articles = {
+        sha: (np.stack([v for _, v in sorted(ws, key=lambda x: x[0])]), unit_states.get(sha, {}))
+        for sha, ws in vectors.items()
+    }
+    return StateCache(articles)
 
 
 def _lexicon(path: str | Path | None) -> Lexicon | None:
@@ -110,7 +166,18 @@ def _lexicon(path: str | Path | None) -> Lexicon | None:
 def main(argv: list[str] | None = None) -> int:
     args = stage.arguments("overbroad score", __doc__, PATHS, argv)
     params = load_params(ScoreParams, "score", args.params)
-    return stage.execute("score", lambda: run(args.provisions, args.model, args.out, params, args.lexicon))
+    return stage.execute(
+        "score",
+        lambda: run(
+            args.provisions,
+            args.model,
+            args.out,
+            params,
+            args.lexicon,
+            vectors_path=args.vectors,
+            unit_vectors_path=args.unit_vectors,
+        ),
+    )
 
 
 if __name__ == "__main__":

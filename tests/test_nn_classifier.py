@@ -101,3 +101,21 @@ def test_read_model_dir_names_what_is_wrong(clf, tmp_path, damage, message):
 def test_read_model_dir_of_nothing(tmp_path):
     with pytest.raises(FileNotFoundError, match="classifier directory not found"):
         read_model_dir(tmp_path / "nothing")
+
+
+def test_encoder_sha_names_what_the_states_depend_on(tmp_path):
+    from pipeline.nn.classifier import encoder_sha
+
+    base = tiny_random_base(tmp_path / "base", TEXTS)
+    spec = WindowSpec(max_length=32, overlap=4)
+    a, b = Classifier.from_base(base, spec, device="cpu"), Classifier.from_base(base, spec, device="cpu")
+    assert encoder_sha(a) == encoder_sha(b)
+    a.tokenizer(TEXTS[0], truncation=True, max_length=8)  # a call's settings are not the tokenizer
+    a.save(tmp_path / "clf")  # heads and calibration are not the encoder
+    assert encoder_sha(Classifier.load(tmp_path / "clf", device="cpu")) == encoder_sha(b)
+    assert encoder_sha(
+        Classifier.from_base(base, WindowSpec(max_length=48, overlap=4), device="cpu")
+    ) != encoder_sha(b)
+    with torch.no_grad():
+        next(a.model.encoder.parameters()).add_(1.0)
+    assert encoder_sha(a) != encoder_sha(b)

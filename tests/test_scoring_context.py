@@ -10,7 +10,7 @@ from tiny import tiny_random_base
 from pipeline.nn.classifier import Classifier
 from pipeline.nn.windows import WindowSpec
 from pipeline.schema import DIMENSIONS
-from pipeline.scoring.context import ContextScorer, Item
+from pipeline.scoring.context import ContextScorer, Item, StateCache, article_sha
 
 ARTICLE = (
     "1. Người nào có hành vi tuyên truyền xuyên tạc, phỉ báng chính quyền nhân dân, thì bị phạt tù.\n"
@@ -80,3 +80,46 @@ def test_window_batches_sort_and_fill_a_token_budget(lengths, batch_size, expect
     assert sorted(i for b in got for i in b) == list(range(len(lengths)))
     for b in got:  # no batch pads beyond batch_size longest windows, unless it is a single window
         assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= batch_size * max(lengths)
+
+
+def _cache_of(ctx: ContextScorer, items: list[Item]) -> StateCache:
+    states = ctx.encode(items, keep_tokens=False)
+    return StateCache(
+        {
+            article_sha(it.text, it.lang): (st.vectors, dict(zip(it.units, st.units, strict=True)))
+            for it, st in zip(items, states, strict=True)
+        }
+    )
+
+
+def test_states_from_the_cache_score_as_encoding_does(clf: Classifier) -> None:
+    items = [Item(ARTICLE, "vi", _spans(ARTICLE)), Item(EN, "en")]
+    ctx = ContextScorer(clf, batch_size=4)
+    cache = _cache_of(ctx, items)
+    fresh = ctx.run(items)
+    cached = ContextScorer(clf, batch_size=4, cache=cache).run(items)
+    assert cache.hits == 2
+    for f, c in zip(fresh, cached, strict=True):
+        np.testing.assert_allclose(c.article_logits, f.article_logits, atol=1e-5)
+        for fu, cu in zip(f.unit_logits, c.unit_logits, strict=True):
+            np.testing.assert_allclose(cu, fu, atol=1e-5)
+        assert c.tokens is None and c.contrib is None  # no token states kept: evidence needs encoding
+
+
+@pytest.mark.parametrize(
+    ("item", "hit"),
+    [
+        (Item(ARTICLE, "vi", _spans(ARTICLE)), True),
+        (Item(ARTICLE, "vi", _spans(ARTICLE)[:2]), True),  # fewer units: each of them is known
+        (Item(ARTICLE, "vi", ((0, 10),)), False),  # a unit never encoded
+        (Item(ARTICLE, "en", _spans(ARTICLE)), False),  # another language's lexicon term and key
+        (Item(ARTICLE + " ", "vi", _spans(ARTICLE)), False),  # another text
+    ],
+)
+def test_the_cache_answers_only_for_the_same_text_and_known_units(
+    clf: Classifier, item: Item, hit: bool
+) -> None:
+    ctx = ContextScorer(clf, batch_size=4)
+    cache = _cache_of(ctx, [Item(ARTICLE, "vi", _spans(ARTICLE))])
+    (res,) = ContextScorer(clf, batch_size=4, cache=cache).run([item])
+    assert (res.tokens is None) is hit and cache.hits == int(hit)

@@ -244,3 +244,71 @@ def test_int8_scorer_scores_in_context(setup: dict[str, Path]) -> None:
     got = score_provisions(rows, int8, lexicon, ScoringOptions())
     assert [r["provision_id"] for r in got] == [r["provision_id"] for r in want]
     assert all(abs(g[d] - w[d]) < 0.2 for g, w in zip(got, want, strict=True) for d in DIMENSIONS)
+
+
+@pytest.mark.parametrize("attribution", ["tokens", "none"])
+def test_cv_states_score_as_encoding_and_evidence_is_encoded_again(
+    setup: dict[str, Path], attribution: str
+) -> None:
+    """The score stage's reuse of the cv stage's encoded gold articles (pipeline.scoring.context):
+    the same scores, flags and evidence; an article whose leaves need model spans is encoded again."""
+    from pipeline.scoring.context import ContextScorer, Item, StateCache, article_sha
+    from pipeline.scoring.core import _parents
+
+    lexicon = Lexicon.load(setup["lexicon"])
+    doc = make_doc("vn-leaf-law", "vi", LEAF_LAW, "vn")
+    rows = [p.to_dict() for p in segment_document(doc, SegmentOptions())]
+    options = ScoringOptions(attribution=attribution)
+    plain = ModelScorer(setup["model"], device="cpu")
+    want = score_provisions(rows, plain, lexicon, options)
+    articles = [r for r in rows if r["level"] == "article"]
+    items = [Item(r["text"], r["lang"]) for r in articles]  # LEAF_LAW: articles without units
+    states = ContextScorer(plain.classifier).encode(items, keep_tokens=False)
+    cached = ModelScorer(setup["model"], device="cpu")
+    cached.states = StateCache(
+        {article_sha(it.text, it.lang): (st.vectors, {}) for it, st in zip(items, states, strict=True)}
+    )
+    got = score_provisions(rows, cached, lexicon, options)
+    assert cached.states.hits == len(articles) and not _parents(rows)
+    # the fixture's heads score every article hot: with token evidence, each is encoded again for it
+    assert cached.states.encoded_again == (len(articles) if attribution == "tokens" else 0)
+    exact = [k for k in COMPARED if k not in DIMENSIONS]
+    for g, w in zip(got, want, strict=True):
+        assert {k: g[k] for k in exact} == {k: w[k] for k in exact} and g["evidence"] == w["evidence"]
+        assert all(abs(g[d] - w[d]) < 1e-6 for d in DIMENSIONS)
+
+
+@pytest.mark.parametrize("same_encoder", [True, False])
+def test_the_score_stage_reads_the_cv_stages_states(setup: dict[str, Path], same_encoder: bool) -> None:
+    import pandas as pd
+
+    from pipeline import cv
+    from pipeline.nn.classifier import encoder_sha
+
+    tmp = setup["tmp"]
+    want = _stage(setup)  # writes provisions.parquet and scores it, encoding every article
+    provisions = pq.read_table(tmp / "provisions.parquet").to_pandas()
+    arts = provisions[provisions["level"] == "article"].reset_index(drop=True)
+    clf = Classifier.load(setup["model"], device="cpu")
+    units = cv.unit_spans(provisions, arts, use_heading=False)
+    data, n, states = cv.vectors_with_cache(clf, pd.DataFrame(arts), {}, units)
+    enc = encoder_sha(clf) if same_encoder else "another-encoder"
+    write_parquet(cv.vectors_table(arts, data, clf.spec, False, "fp", enc), tmp / "vectors.parquet")
+    hidden = int(clf.model.encoder.config.hidden_size)
+    table = cv.unit_vectors_table(arts, states, hidden, clf.spec, False, "fp", enc)
+    write_parquet(table, tmp / "units.parquet")
+    counts = score.run(
+        tmp / "provisions.parquet",
+        setup["model"],
+        tmp / "again.parquet",
+        score.ScoreParams(device="cpu"),
+        setup["lexicon"],
+        vectors_path=tmp / "vectors.parquet",
+        unit_vectors_path=tmp / "units.parquet",
+    )
+    assert (
+        counts.get("articles_from_cv_states", 0) == (n if same_encoder else 0) == (3 if same_encoder else 0)
+    )
+    got = pq.read_table(tmp / "again.parquet").to_pylist()
+    assert [r["vague_flag"] for r in got] == [r["vague_flag"] for r in want]
+    assert all(abs(g[d] - w[d]) < 1e-6 for g, w in zip(got, want, strict=True) for d in DIMENSIONS)

@@ -296,6 +296,25 @@ def _load_encoder(auto: Any, path: str | Path) -> nn.Module:
         return auto.from_pretrained(str(path))
 
 
+def encoder_sha(clf: Classifier) -> str:
+    """What the encoder's states depend on: its weights, the tokenizer, the windowing and the number
+    format (16 hex digits). Two classifiers with the same encoder_sha give the same window and token
+    states, whatever their heads: the cv stage's encoded gold articles are reused by the score stage
+    only when the two agree."""
+    h = hashlib.sha256(json.dumps([asdict(clf.spec), clf.precision]).encode())
+    for name, t in sorted(clf.model.encoder.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().float().cpu().contiguous().numpy().tobytes())
+    backend = getattr(clf.tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        # the vocabulary and the pipeline, not the truncation and padding a call last set
+        tok = {k: v for k, v in json.loads(backend.to_str()).items() if k not in ("truncation", "padding")}
+        h.update(json.dumps(tok, sort_keys=True).encode())
+    else:
+        h.update(repr(clf.tokenizer).encode())
+    return h.hexdigest()[:16]
+
+
 def weights_hash(path: str | Path, params: dict[str, Any]) -> str:
     """model_version: sha256 of the weight files and the training params (16 hex digits)."""
     h = hashlib.sha256()

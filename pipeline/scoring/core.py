@@ -141,6 +141,26 @@ def _hot(p: dict[str, Any], options: ScoringOptions) -> list[str]:
     return [d for d in DIMENSIONS if float(p[d]) >= options.attribution_min_score]
 
 
+def _needs_spans(
+    rows: Sequence[dict[str, Any]],
+    ai: int,
+    kids: Sequence[int],
+    res: Any,
+    clf: Any,
+    item: Any,
+    parents: set[str],
+    options: ScoringOptions,
+) -> bool:
+    """Whether an article or one of its units is a leaf scored high enough to be given model spans."""
+    logits = [(ai, res.article_logits), *zip(kids, res.unit_logits, strict=True)]
+    for idx, lg in logits:
+        if lg is None or rows[idx]["provision_id"] in parents:
+            continue
+        if _hot(clf.predictions(lg[None], [item.lang])[0], options):
+            return True
+    return False
+
+
 def score_in_context(
     rows: Sequence[dict[str, Any]], scorer: ModelScorer, lexicon: Lexicon | None, options: ScoringOptions
 ) -> tuple[list[dict[str, Any] | None], dict[int, list[Evidence]]]:
@@ -152,7 +172,7 @@ def score_in_context(
     from pipeline.scoring.context import ContextScorer, Item
 
     clf = scorer.classifier
-    ctx = ContextScorer(clf, options.batch_size)
+    ctx = ContextScorer(clf, options.batch_size, cache=getattr(scorer, "states", None))
     parents = _parents(rows)
     units: dict[tuple[str, str], list[int]] = {}
     for i, r in enumerate(rows):
@@ -180,6 +200,17 @@ def score_in_context(
                 items.append(Item(a["text"] or "", a["lang"], spans))
                 members.append((ai, kids))
             results = ctx.run(items)
+            if attribute:
+                # An article whose states came from the cache has no token contributions: encode it
+                # again only when one of its leaves is scored high enough to be given model spans.
+                again = [
+                    j
+                    for j, ((ai, kids), res) in enumerate(zip(members, results, strict=True))
+                    if res.tokens is None
+                    and _needs_spans(rows, ai, kids, res, clf, items[j], parents, options)
+                ]
+                for j, res in zip(again, ctx.run([items[j] for j in again], use_cache=False), strict=True):
+                    results[j] = res
             for (ai, kids), res, item in zip(members, results, items, strict=True):
                 preds[ai] = clf.predictions(res.article_logits[None], [item.lang])[0]
                 for u, lg in zip(kids, res.unit_logits, strict=True):
@@ -195,7 +226,7 @@ def score_in_context(
                 ]
                 for idx, (s0, e0) in leaves:
                     p = preds[idx]
-                    if p is None:
+                    if p is None or res.tokens is None or res.contrib is None:
                         continue
                     hot_dims = _hot(p, options)
                     if not hot_dims:

@@ -90,6 +90,9 @@ class ModelScorer:
         self.precision = self.classifier.precision
         self.version = str(self.classifier.model_version)
         self.batch_size = batch_size
+        # States of articles encoded before with the same encoder (pipeline.scoring.context.StateCache;
+        # the score stage sets it from the cv stage's encoded gold articles)
+        self.states: Any = None
 
     def score_texts(self, texts: Sequence[str], langs: Sequence[str]) -> list[dict[str, Any]]:
         """Each text on its own through the classifier's windows (no in-context units)."""
