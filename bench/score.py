@@ -63,9 +63,17 @@ def _peak(n: int, dtype: str, threads: int) -> dict[str, Any]:
 
 
 def _ours(
-    src: str, model: str, rows: list[dict], threads: int, precision: str, options: dict[str, Any]
+    src: str,
+    model: str,
+    rows: list[dict],
+    threads: int,
+    precision: str,
+    options: dict[str, Any],
+    states: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The scoring core of the checkout in ``src`` on ``rows`` (warm-up on the first article first)."""
+    """The scoring core of the checkout in ``src`` on ``rows`` (warm-up on the first article first);
+    with ``states`` (the cv stage's vector files), the gold articles are scored from their states, as
+    the score stage scores them."""
     sys.path.insert(0, src)
     import inspect
 
@@ -88,10 +96,20 @@ def _ours(
     first = [r for r in rows if r["doc_id"] == rows[0]["doc_id"] and r["article"] == rows[0]["article"]]
     score_provisions(first, scorer, lexicon, opts)  # warm-up
     t = time.perf_counter()
+    if states is not None:  # reading the cv stage's states is part of the stage's work: timed
+        from pipeline.nn.classifier import encoder_sha
+        from pipeline.score import read_states
+
+        scorer.states = read_states(states[0], states[1], encoder_sha(scorer.classifier))
+        if scorer.states is None:
+            raise RuntimeError(f"{states}: no states of this model's encoder")
     out = score_provisions(rows, scorer, lexicon, opts)
     seconds = time.perf_counter() - t
+    cache = getattr(scorer, "states", None)
     return {
         "seconds": seconds,
+        "from_states": getattr(cache, "hits", 0),
+        "encoded_again": getattr(cache, "encoded_again", 0),
         "precision": getattr(scorer, "precision", "fp32"),
         "rows": {r["provision_id"]: [r[d] for d in DIMS] + [bool(r[f]) for f in FLAGS] for r in out},
     }
@@ -210,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before-src", default=None, help="a checkout of the code before (fp32 baseline)")
     ap.add_argument("--bf16-every", type=int, default=0, help="bf16 on every k-th article (0: auto)")
     ap.add_argument("--peak-n", type=int, default=2048)
+    ap.add_argument("--vectors", default="data/gold_vectors.parquet", help="the cv stage's window vectors")
+    ap.add_argument("--unit-vectors", default="data/gold_unit_vectors.parquet", help="and unit states")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -248,14 +268,23 @@ def main(argv: list[str] | None = None) -> int:
     plan.append(("ours_bf16", "sub" if every > 1 else "all", str(ROOT), "bf16"))
     if every > 1:  # fp32 on the same subset, for a like-for-like bf16 comparison
         plan.append(("ours_fp32_sub", "sub", str(ROOT), "fp32"))
+    with_states = Path(args.vectors).is_file() and Path(args.unit_vectors).is_file()
+    if with_states:  # the score stage as dvc repro runs it: gold articles from the cv stage's states
+        plan.append(("ours_fp32_cv", "all", str(ROOT), "fp32"))
     for name, size, src, prec in plan:
         rs, _ = sizes[size]
         opts = options
         if src != str(ROOT):  # the code before with its own score options
             opts = dict(read_params(Path(src) / "params.yaml").get("score") or {})
             opts["batch_size"] = options["batch_size"]
-        res[name] = measure("_ours", src, args.model, rs, threads, prec, opts) | {"size": size}
-        print(f"  {name}: {res[name]['seconds']:.1f} s", flush=True)
+        states = (args.vectors, args.unit_vectors) if name == "ours_fp32_cv" else None
+        res[name] = measure("_ours", src, args.model, rs, threads, prec, opts, states) | {"size": size}
+        extra = ""
+        if states is not None:
+            extra = (
+                f" ({res[name]['from_states']} articles from states, {res[name]['encoded_again']} re-encoded)"
+            )
+        print(f"  {name}: {res[name]['seconds']:.1f} s{extra}", flush=True)
     texts = [r["text"] or "" for r in articles]
     res["plain_fp32"] = measure("_plain", args.model, texts, threads, options.get("batch_size", 32))
     res["plain_fp32"]["size"] = "all"
@@ -292,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     comparisons = {"fp32_vs_bf16": compare(res[ref]["rows"], res["ours_bf16"]["rows"])}
     if "before_fp32" in res:
         comparisons["before_vs_after_fp32"] = compare(res["before_fp32"]["rows"], res["ours_fp32"]["rows"])
+    if "ours_fp32_cv" in res:
+        comparisons["encoded_vs_cv_states"] = compare(res["ours_fp32"]["rows"], res["ours_fp32_cv"]["rows"])
     print()
     for k, c in comparisons.items():
         print(
@@ -302,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     speed = {"ours_fp32_vs_plain": by["plain_fp32"]["seconds"] / by["ours_fp32"]["seconds"]}
     if "before_fp32" in by:
         speed["ours_fp32_vs_before"] = by["before_fp32"]["seconds"] / by["ours_fp32"]["seconds"]
+    if "ours_fp32_cv" in by:
+        speed["cv_states_vs_encoding"] = by["ours_fp32"]["seconds"] / by["ours_fp32_cv"]["seconds"]
     bf = by["ours_bf16"]["provisions_per_s"] / by[ref]["provisions_per_s"]
     speed["bf16_vs_fp32"] = bf
     print("speed-ups: " + ", ".join(f"{k} {v:.2f}x" for k, v in speed.items()))

@@ -277,3 +277,30 @@ def test_articles_the_score_stage_scored_are_not_encoded_again(
     )
     assert counts["reused_articles"] == 4 * 3 + 1
     assert chunk_rows(tmp_path / "first") == chunk_rows(tmp_path / "second")
+
+
+def test_a_resumed_run_reuses_the_articles_of_the_chunks_done_before(corpus: dict[str, Path]) -> None:
+    params = BulkParams(docs_per_chunk=2, scorer="lexicon", scheduler="sync")
+    lexicon = Lexicon.load(corpus["lexicon"])
+    # Chunk 0 scores Luat-0 (Luat-1 repeats it); chunk 1 repeats chunk 0 and needs no scoring; the run is
+    # interrupted in chunk 2, the Pháp điển document.
+    with pytest.raises(KeyboardInterrupt):
+        run(
+            [corpus["archive"]],
+            corpus["out"],
+            params,
+            "x",
+            corpus["lexicon"],
+            scorer=ExplodingScorer(lexicon, fail_at=2, exc=KeyboardInterrupt),
+        )
+    # Resumed: codified article 1.11.LQ.1 is Luat-0's article 1, taken from the chunk done before; the
+    # rest of the document is scored in one batch (a second would raise).
+    counts = run(
+        [corpus["archive"]],
+        corpus["out"],
+        params,
+        "x",
+        corpus["lexicon"],
+        scorer=ExplodingScorer(lexicon, fail_at=2),
+    )
+    assert counts["done_before"] == 2 and counts["scored"] == 1 and counts["reused_articles"] == 1
