@@ -370,7 +370,12 @@ def vectors_with_cache(
     pos = {i: k for k, i in enumerate(need)}
     vecs, lexs, bag, states = [], [], [], []
     for i, key in enumerate(keys):
-        if i in pos:
+        if i in pos and key in cache:
+            # encoded again for its unit states only: its window vectors stay those the heads were fitted
+            # on (a new pass in other batches would change their last bits, and so the model)
+            v, lx, _ = cache[key]
+            us = fresh_units[pos[i]]
+        elif i in pos:
             assert fresh is not None
             w = fresh.windows_of([pos[i]])[0]
             v, lx, us = fresh.vectors[w], fresh.lex[w] if fresh.lex is not None else None, fresh_units[pos[i]]

@@ -130,23 +130,34 @@ def read_states(vectors_path: str | Path, unit_vectors_path: str | Path, encoder
     log = logging.getLogger(__name__)
     if not Path(vectors_path).is_file() or not Path(unit_vectors_path).is_file():
         return None
-    win = pq.read_table(vectors_path, columns=["text_sha", "window", "vector"])
+    win = pq.read_table(vectors_path, columns=["provision_id", "text_sha", "window", "vector"])
     units = pq.read_table(unit_vectors_path)
     for path, table in ((vectors_path, win), (unit_vectors_path, units)):
         meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
         if meta.get("encoder_sha") != encoder or json.loads(meta.get("use_heading", "false")):
             log.info("%s: made by another encoder (or with headings); every article is encoded", path)
             return None
+    # Two gold articles with the same text (a law's article printed again in another law) have the
+    # same states: the first one's are kept.
     vectors: dict[str, list[tuple[int, np.ndarray]]] = {}
+    owner: dict[str, str] = {}
     w = win.to_pydict()
-    for sha, k, v in zip(w["text_sha"], w["window"], w["vector"], strict=True):
-        vectors.setdefault(sha, []).append((int(k), np.asarray(v, dtype=np.float32)))
+    for pid, sha, k, v in zip(w["provision_id"], w["text_sha"], w["window"], w["vector"], strict=True):
+        if owner.setdefault(sha, pid) == pid:
+            vectors.setdefault(sha, []).append((int(k), np.asarray(v, dtype=np.float32)))
     unit_states: dict[str, dict[tuple[int, int], np.ndarray | None]] = {}
     u = units.to_pydict()
-    for sha, s0, e0, has, v in zip(
-        u["text_sha"], u["unit_start"], u["unit_end"], u["has_tokens"], u["vector"], strict=True
+    for pid, sha, s0, e0, has, v in zip(
+        u["provision_id"],
+        u["text_sha"],
+        u["unit_start"],
+        u["unit_end"],
+        u["has_tokens"],
+        u["vector"],
+        strict=True,
     ):
-        unit_states.setdefault(sha, {})[(int(s0), int(e0))] = np.asarray(v, np.float32) if has else None
+        if owner.get(sha) == pid:
+            unit_states.setdefault(sha, {})[(int(s0), int(e0))] = np.asarray(v, np.float32) if has else None
     articles = {
         sha: (np.stack([v for _, v in sorted(ws, key=lambda x: x[0])]), unit_states.get(sha, {}))
         for sha, ws in vectors.items()

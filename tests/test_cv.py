@@ -193,3 +193,24 @@ def test_recipe_keys_belong_in_train(tmp_path):
     (tmp_path / "params.yaml").write_text("base: {seed: 5}\ntrain: {epochs: 3, lr: 0.1}\ncv: {seeds: 1}\n")
     p = load_cv_params(tmp_path / "params.yaml")
     assert (p.epochs, p.seeds, p.seed) == (3, 1, 5)
+
+
+def test_an_article_encoded_again_for_its_units_keeps_its_cached_window_vectors(tmp_path):
+    """A model fitted on cached vectors stays the same model when only unit states are added."""
+    import pandas as pd
+
+    from pipeline import cv
+    from pipeline.nn.windows import WindowSpec
+
+    text = "1. Người nào tuyên truyền chống Nhà nước.\n2. Người nào xuyên tạc lịch sử."
+    base = tiny_random_base(tmp_path / "base", [text, "passage:"])
+    clf = Classifier.from_base(base, WindowSpec(max_length=32, overlap=4), device="cpu")
+    arts = pd.DataFrame({"provision_id": ["a", "b"], "text": [text, text + " "], "lang": ["vi", "vi"]})
+    kept = np.full((1, clf.model.encoder.config.hidden_size), 7.0, dtype=np.float32)
+    cache = {("a", cv.text_sha(text, "vi")): (kept, None, {})}  # vectors of an earlier run, no units
+    units = [((0, 41), (42, len(text))), ()]
+    data, n, states = cv.vectors_with_cache(clf, arts, cache, units)
+    assert n == 2  # a: for its units; b: new
+    assert (data.vectors[data.windows_of([0])[0]] == 7.0).all()
+    assert not (data.vectors[data.windows_of([1])[0]] == 7.0).any()
+    assert set(states[0]) == set(units[0]) and all(v is not None for v in states[0].values())
