@@ -51,8 +51,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/segment.py
-	$(BIN)/python bench/score.py --int8
-	$(BIN)/python bench/score.py --articles 40
+	$(BIN)/python bench/score.py --articles 150 --bf16-every 15 --int8
 
 clean-venv:
 	rm -rf $(VENV)

@@ -70,6 +70,7 @@ def _ours(
     precision: str,
     options: dict[str, Any],
     states: tuple[str, str] | None = None,
+    int8: bool = False,
 ) -> dict[str, Any]:
     """The scoring core of the checkout in ``src`` on ``rows`` (warm-up on the first article first);
     with ``states`` (the cv stage's vector files), the gold articles are scored from their states, as
@@ -84,7 +85,7 @@ def _ours(
 
     assert Path(sys.modules["pipeline"].__file__).resolve().is_relative_to(Path(src).resolve())
     torch.set_num_threads(threads)
-    kw: dict[str, Any] = {"device": "cpu", "batch_size": options["batch_size"]}
+    kw: dict[str, Any] = {"device": "cpu", "batch_size": options["batch_size"], "int8": int8}
     if "precision" in inspect.signature(ModelScorer).parameters:
         kw |= {"precision": precision, "threads": threads}
     elif precision != "fp32":
@@ -228,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before-src", default=None, help="a checkout of the code before (fp32 baseline)")
     ap.add_argument("--bf16-every", type=int, default=0, help="bf16 on every k-th article (0: auto)")
     ap.add_argument("--peak-n", type=int, default=2048)
+    ap.add_argument(
+        "--int8", action="store_true", help="also score.int8 (dynamic int8 encoder), fp32 elsewhere"
+    )
     ap.add_argument("--vectors", default="data/gold_vectors.parquet", help="the cv stage's window vectors")
     ap.add_argument("--unit-vectors", default="data/gold_unit_vectors.parquet", help="and unit states")
     ap.add_argument("--out", default=None)
@@ -268,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     plan.append(("ours_bf16", "sub" if every > 1 else "all", str(ROOT), "bf16"))
     if every > 1:  # fp32 on the same subset, for a like-for-like bf16 comparison
         plan.append(("ours_fp32_sub", "sub", str(ROOT), "fp32"))
+    if args.int8:
+        plan.append(("ours_int8", "all", str(ROOT), "fp32"))
     with_states = Path(args.vectors).is_file() and Path(args.unit_vectors).is_file()
     if with_states:  # the score stage as dvc repro runs it: gold articles from the cv stage's states
         plan.append(("ours_fp32_cv", "all", str(ROOT), "fp32"))
@@ -278,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
             opts = dict(read_params(Path(src) / "params.yaml").get("score") or {})
             opts["batch_size"] = options["batch_size"]
         states = (args.vectors, args.unit_vectors) if name == "ours_fp32_cv" else None
-        res[name] = measure("_ours", src, args.model, rs, threads, prec, opts, states) | {"size": size}
+        int8 = name == "ours_int8"
+        res[name] = measure("_ours", src, args.model, rs, threads, prec, opts, states, int8) | {"size": size}
+        if int8:
+            res[name]["precision"] = "int8"
         extra = ""
         if states is not None:
             extra = (
@@ -321,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     comparisons = {"fp32_vs_bf16": compare(res[ref]["rows"], res["ours_bf16"]["rows"])}
     if "before_fp32" in res:
         comparisons["before_vs_after_fp32"] = compare(res["before_fp32"]["rows"], res["ours_fp32"]["rows"])
+    if "ours_int8" in res:
+        comparisons["fp32_vs_int8"] = compare(res["ours_fp32"]["rows"], res["ours_int8"]["rows"])
     if "ours_fp32_cv" in res:
         comparisons["encoded_vs_cv_states"] = compare(res["ours_fp32"]["rows"], res["ours_fp32_cv"]["rows"])
     print()
@@ -333,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     speed = {"ours_fp32_vs_plain": by["plain_fp32"]["seconds"] / by["ours_fp32"]["seconds"]}
     if "before_fp32" in by:
         speed["ours_fp32_vs_before"] = by["before_fp32"]["seconds"] / by["ours_fp32"]["seconds"]
+    if "ours_int8" in by:
+        speed["int8_vs_fp32"] = by["ours_fp32"]["seconds"] / by["ours_int8"]["seconds"]
     if "ours_fp32_cv" in by:
         speed["cv_states_vs_encoding"] = by["ours_fp32"]["seconds"] / by["ours_fp32_cv"]["seconds"]
     bf = by["ours_bf16"]["provisions_per_s"] / by[ref]["provisions_per_s"]

@@ -141,28 +141,29 @@ def read_states(vectors_path: str | Path, unit_vectors_path: str | Path, encoder
     # same states: the first one's are kept.
     vectors: dict[str, list[tuple[int, np.ndarray]]] = {}
     owner: dict[str, str] = {}
-    w = win.to_pydict()
-    for pid, sha, k, v in zip(w["provision_id"], w["text_sha"], w["window"], w["vector"], strict=True):
+    w = win.select(["provision_id", "text_sha", "window"]).to_pydict()
+    for pid, sha, k, v in zip(w["provision_id"], w["text_sha"], w["window"], _matrix(win), strict=True):
         if owner.setdefault(sha, pid) == pid:
-            vectors.setdefault(sha, []).append((int(k), np.asarray(v, dtype=np.float32)))
+            vectors.setdefault(sha, []).append((int(k), v))
     unit_states: dict[str, dict[tuple[int, int], np.ndarray | None]] = {}
-    u = units.to_pydict()
-    for pid, sha, s0, e0, has, v in zip(
-        u["provision_id"],
-        u["text_sha"],
-        u["unit_start"],
-        u["unit_end"],
-        u["has_tokens"],
-        u["vector"],
-        strict=True,
-    ):
+    u = units.select(["provision_id", "text_sha", "unit_start", "unit_end", "has_tokens"]).to_pydict()
+    cols = [u[c] for c in ("provision_id", "text_sha", "unit_start", "unit_end", "has_tokens")]
+    for pid, sha, s0, e0, has, v in zip(*cols, _matrix(units), strict=True):
         if owner.get(sha) == pid:
-            unit_states.setdefault(sha, {})[(int(s0), int(e0))] = np.asarray(v, np.float32) if has else None
+            unit_states.setdefault(sha, {})[(int(s0), int(e0))] = v if has else None
     articles = {
         sha: (np.stack([v for _, v in sorted(ws, key=lambda x: x[0])]), unit_states.get(sha, {}))
         for sha, ws in vectors.items()
     }
     return StateCache(articles)
+
+
+def _matrix(table: Any) -> np.ndarray:
+    """A table's fixed-size ``vector`` column as one [N, H] float32 array (no Python floats)."""
+    col = table.column("vector").combine_chunks()
+    if len(col) == 0:
+        return np.zeros((0, 0), np.float32)
+    return col.values.to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(col), -1)
 
 
 def _lexicon(path: str | Path | None) -> Lexicon | None:
