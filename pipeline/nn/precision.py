@@ -11,9 +11,12 @@ not import torch (a stage checks its params without it).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from functools import cache
 from typing import TYPE_CHECKING
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import torch
@@ -94,7 +97,8 @@ def use_cores(threads: int = 0) -> int:
     """torch's intra-op threads = ``threads`` (0: every core this process may use); returns the count.
 
     Inter-op threads are left alone (one encoder runs at a time) and the tokenizer's Rust thread pool
-    is told the same, so that batch tokenisation does not oversubscribe the cores.
+    is told the same, so that batch tokenisation does not oversubscribe the cores; malloc is told to
+    keep freed memory (keep_freed_memory).
     """
     import torch
 
@@ -102,4 +106,40 @@ def use_cores(threads: int = 0) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     os.environ.setdefault("RAYON_NUM_THREADS", str(n))
+    keep_freed_memory()
     return n
+
+
+# glibc's malloc gives every large block (a batch's activations: tens of MB) back to the kernel when it
+# is freed and maps it again for the next batch, so each batch pays for fresh zeroed pages: measured on
+# the bulk corpus, 0.5 M minor page faults and ~15 % of the time in the kernel for 8,500 tokens. Keeping
+# freed memory in the heap (a high mmap threshold, trim threshold and top pad) removes them; the peak
+# resident memory is the same, it is only not handed back between batches. Dask's nanny sets
+# MALLOC_TRIM_THRESHOLD_ low in its workers, which this overrides for a scorer's process.
+_MALLOPT = {"M_TRIM_THRESHOLD": (-1, 1 << 30), "M_TOP_PAD": (-2, 1 << 28), "M_MMAP_THRESHOLD": (-3, 1 << 30)}
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc's malloc to keep freed blocks for reuse (see above); False where it is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED is not None:
+        return _MALLOC_TUNED
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is None:
+        _MALLOC_TUNED = False
+        return False
+    ok = all(mallopt(param, value) == 1 for param, value in _MALLOPT.values())
+    if not ok:
+        log.debug("mallopt refused %s", _MALLOPT)
+    _MALLOC_TUNED = ok
+    return ok
+
+
+_MALLOC_TUNED: bool | None = None
