@@ -98,10 +98,10 @@ def _ours(
     score_provisions(first, scorer, lexicon, opts)  # warm-up
     t = time.perf_counter()
     if states is not None:  # reading the cv stage's states is part of the stage's work: timed
+        from pipeline.gold_states import state_cache
         from pipeline.nn.classifier import encoder_sha
-        from pipeline.score import read_states
 
-        scorer.states = read_states(states[0], states[1], encoder_sha(scorer.classifier))
+        scorer.states = state_cache(states[0], states[1], encoder_sha(scorer.classifier))
         if scorer.states is None:
             raise RuntimeError(f"{states}: no states of this model's encoder")
     out = score_provisions(rows, scorer, lexicon, opts)

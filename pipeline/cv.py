@@ -35,9 +35,10 @@ import pyarrow.parquet as pq
 import torch
 from tqdm.auto import tqdm
 
-from pipeline import stage
+from pipeline import gold_states, stage
 from pipeline.baselines import embedding_probs, lexicon_probs, tfidf_probs
 from pipeline.folds import check_folds, document_groups, grouped_folds
+from pipeline.gold_states import Cached, UnitStates
 from pipeline.inputs import read_gold as read_gold_labels
 from pipeline.io import atomic_path, write_json, write_parquet
 from pipeline.lexicon import Lexicon
@@ -213,7 +214,6 @@ def gold_articles(
 
 
 Units = tuple[tuple[int, int], ...]
-UnitStates = dict[tuple[int, int], "np.ndarray | None"]
 
 
 def unit_spans(provisions: pd.DataFrame, arts: pd.DataFrame, use_heading: bool) -> list[Units]:
@@ -275,10 +275,6 @@ def encode_windows(
     return WindowVectors(vec, lex, bag), unit_states
 
 
-def text_sha(text: str, lang: str) -> str:
-    return article_sha(text, lang)
-
-
 def encoder_fingerprint(
     base: str | Path, spec: WindowSpec, use_heading: bool, precision: str, lexicon: str | Path | None
 ) -> str:
@@ -296,53 +292,6 @@ def encoder_fingerprint(
     return h.hexdigest()[:16]
 
 
-Cached = tuple[np.ndarray, Any, UnitStates]
-
-
-def read_vector_cache(
-    path: str | Path, fingerprint: str, units_path: str | Path | None = None
-) -> dict[tuple[str, str], Cached]:
-    """The vectors of a previous run with the same fingerprint: (provision_id, text_sha) → (window
-    vectors, their lexicon features, unit states)."""
-    if not Path(path).exists():
-        return {}
-    table = pq.read_table(path)
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-    if meta.get("fingerprint") != fingerprint or "text_sha" not in table.column_names:
-        return {}
-    units: dict[tuple[str, str], UnitStates] = {}
-    if units_path is not None and Path(units_path).exists():
-        ut = pq.read_table(units_path)
-        umeta = {k.decode(): v.decode() for k, v in (ut.schema.metadata or {}).items()}
-        if umeta.get("fingerprint") == fingerprint:
-            units = read_unit_states(ut)
-    df = table.to_pandas()
-    out: dict[tuple[str, str], Cached] = {}
-    for (pid, sha), g in df.groupby(["provision_id", "text_sha"], sort=False):
-        g = g.sort_values("window")
-        lex = np.stack(g["lex"].to_numpy()).astype(np.float32) if "lex" in g.columns else None
-        vectors = np.stack(g["vector"].to_numpy()).astype(np.float32)
-        out[(pid, sha)] = (vectors, lex, units.get((pid, sha), {}))
-    return out
-
-
-def read_unit_states(table: pa.Table) -> dict[tuple[str, str], UnitStates]:
-    """data/gold_unit_vectors.parquet → (provision_id, text_sha) → {(start, end): mean state or None}."""
-    out: dict[tuple[str, str], UnitStates] = {}
-    cols = table.to_pydict()
-    for pid, sha, s0, e0, has, v in zip(
-        cols["provision_id"],
-        cols["text_sha"],
-        cols["unit_start"],
-        cols["unit_end"],
-        cols["has_tokens"],
-        cols["vector"],
-        strict=True,
-    ):
-        out.setdefault((pid, sha), {})[(int(s0), int(e0))] = np.asarray(v, dtype=np.float32) if has else None
-    return out
-
-
 def vectors_with_cache(
     clf: Classifier,
     arts: pd.DataFrame,
@@ -353,7 +302,7 @@ def vectors_with_cache(
     of it) is unchanged, else encoded now."""
     units = units if units is not None else [() for _ in range(len(arts))]
     keys = [
-        (p, text_sha(t, lg))
+        (p, article_sha(t, lg))
         for p, t, lg in zip(arts["provision_id"], arts["text"], arts["lang"], strict=True)
     ]
     need = [i for i, k in enumerate(keys) if k not in cache or any(u not in cache[k][2] for u in units[i])]
@@ -402,32 +351,16 @@ def vectors_table(
     fingerprint: str = "",
     encoder: str = "",
 ) -> pa.Table:
-    """The frozen window vectors as a table (one row per window), the windowing in its metadata."""
-    shas = [text_sha(t, lg) for t, lg in zip(arts["text"], arts["lang"], strict=True)]
-    cols: dict[str, Any] = {
-        "provision_id": arts["provision_id"].to_numpy()[data.bag].tolist(),
-        "text_sha": [shas[b] for b in data.bag],
-        "window": np.concatenate([np.arange(c) for c in np.bincount(data.bag, minlength=len(arts))]).tolist()
-        if len(data.bag)
-        else [],
-        "vector": pa.FixedSizeListArray.from_arrays(
-            pa.array(data.vectors.reshape(-1), pa.float32()), data.vectors.shape[1]
-        ),
-    }
-    if data.lex is not None:
-        cols["lex"] = pa.FixedSizeListArray.from_arrays(
-            pa.array(data.lex.reshape(-1), pa.float32()), data.lex.shape[1]
-        )
-    return pa.table(cols).replace_schema_metadata(_vector_meta(spec, use_heading, fingerprint, encoder))
-
-
-def _vector_meta(spec: WindowSpec, use_heading: bool, fingerprint: str, encoder: str) -> dict[str, str]:
-    return {
-        "window": json.dumps(asdict(spec)),
-        "use_heading": json.dumps(use_heading),
-        "fingerprint": fingerprint,
-        "encoder_sha": encoder,  # pipeline.nn.classifier.encoder_sha: the score stage checks it
-    }
+    """The frozen window vectors as a table (one row per window; pipeline.gold_states)."""
+    return gold_states.windows_table(
+        arts["provision_id"].tolist(),
+        arts["text"].tolist(),
+        arts["lang"].tolist(),
+        data.vectors,
+        data.lex,
+        data.bag,
+        gold_states.metadata(spec, use_heading, fingerprint, encoder),
+    )
 
 
 def unit_vectors_table(
@@ -439,30 +372,16 @@ def unit_vectors_table(
     fingerprint: str = "",
     encoder: str = "",
 ) -> pa.Table:
-    """The mean token state of every unit of every gold article (one row per unit; zeros and
-    has_tokens false for a unit that holds no token), for the score stage's in-context unit scores."""
-    pid, sha, s0, e0, has, vec = [], [], [], [], [], []
-    for p, t, lg, st in zip(arts["provision_id"], arts["text"], arts["lang"], states, strict=True):
-        key = text_sha(t, lg)
-        for (a, b), v in sorted(st.items()):
-            pid.append(p)
-            sha.append(key)
-            s0.append(a)
-            e0.append(b)
-            has.append(v is not None)
-            vec.append(np.zeros(hidden, np.float32) if v is None else np.asarray(v, np.float32))
-    flat = np.concatenate(vec) if vec else np.zeros(0, np.float32)
-    table = pa.table(
-        {
-            "provision_id": pa.array(pid, pa.string()),
-            "text_sha": pa.array(sha, pa.string()),
-            "unit_start": pa.array(s0, pa.int64()),
-            "unit_end": pa.array(e0, pa.int64()),
-            "has_tokens": pa.array(has, pa.bool_()),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), hidden),
-        }
+    """The mean token state of every unit of every gold article (one row per unit;
+    pipeline.gold_states), for the score stage's in-context unit scores."""
+    return gold_states.units_table(
+        arts["provision_id"].tolist(),
+        arts["text"].tolist(),
+        arts["lang"].tolist(),
+        states,
+        hidden,
+        gold_states.metadata(spec, use_heading, fingerprint, encoder),
     )
-    return table.replace_schema_metadata(_vector_meta(spec, use_heading, fingerprint, encoder))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -711,7 +630,7 @@ def run(
     t_enc = time.perf_counter()
     fingerprint = encoder_fingerprint(base_path, spec, params.use_heading, precision, lexicon_path)
     units = unit_spans(provisions, arts, params.use_heading)
-    cache = read_vector_cache(vectors_path, fingerprint, unit_vectors_path)
+    cache = gold_states.read_cache(vectors_path, fingerprint, unit_vectors_path)
     data, n_encoded, unit_states = vectors_with_cache(clf, arts, cache, units)
     counts["encoded_articles"] = n_encoded  # the others' vectors were unchanged since the last run
     t_enc = time.perf_counter() - t_enc

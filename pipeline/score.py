@@ -8,17 +8,13 @@ pipeline.scoring.core; this stage reads, validates, scores and writes.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow.parquet as pq
-
-from pipeline import stage
+from pipeline import gold_states, stage
 from pipeline.inputs import read_table
 from pipeline.io import write_parquet
 from pipeline.lexicon import Lexicon
@@ -103,7 +99,7 @@ def run(
     if params.reuse and isinstance(scorer, ModelScorer) and vectors_path and unit_vectors_path:
         from pipeline.nn.classifier import encoder_sha
 
-        cache = read_states(vectors_path, unit_vectors_path, encoder_sha(scorer.classifier))
+        cache = gold_states.state_cache(vectors_path, unit_vectors_path, encoder_sha(scorer.classifier))
         scorer.states = cache
     scored = score_provisions(rows, scorer, lexicon, params.options())
     write_parquet(to_table(scored, SCORES_SCHEMA), out_path)
@@ -121,55 +117,9 @@ def run(
     return counts
 
 
-def read_states(vectors_path: str | Path, unit_vectors_path: str | Path, encoder: str) -> Any:
-    """The cv stage's window vectors and unit states of the gold articles, by article text, as a
-    pipeline.scoring.context.StateCache; None when they are missing or were made by another encoder
-    (weights, tokenizer, windowing, number format)."""
-    from pipeline.scoring.context import StateCache
-
-    log = logging.getLogger(__name__)
-    if not Path(vectors_path).is_file() or not Path(unit_vectors_path).is_file():
-        return None
-    win = pq.read_table(vectors_path, columns=["provision_id", "text_sha", "window", "vector"])
-    units = pq.read_table(unit_vectors_path)
-    for path, table in ((vectors_path, win), (unit_vectors_path, units)):
-        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-        if meta.get("encoder_sha") != encoder or json.loads(meta.get("use_heading", "false")):
-            log.info("%s: made by another encoder (or with headings); every article is encoded", path)
-            return None
-    # Two gold articles with the same text (a law's article printed again in another law) have the
-    # same states: the first one's are kept.
-    vectors: dict[str, list[tuple[int, np.ndarray]]] = {}
-    owner: dict[str, str] = {}
-    w = win.select(["provision_id", "text_sha", "window"]).to_pydict()
-    for pid, sha, k, v in zip(w["provision_id"], w["text_sha"], w["window"], _matrix(win), strict=True):
-        if owner.setdefault(sha, pid) == pid:
-            vectors.setdefault(sha, []).append((int(k), v))
-    unit_states: dict[str, dict[tuple[int, int], np.ndarray | None]] = {}
-    u = units.select(["provision_id", "text_sha", "unit_start", "unit_end", "has_tokens"]).to_pydict()
-    cols = [u[c] for c in ("provision_id", "text_sha", "unit_start", "unit_end", "has_tokens")]
-    for pid, sha, s0, e0, has, v in zip(*cols, _matrix(units), strict=True):
-        if owner.get(sha) == pid:
-            unit_states.setdefault(sha, {})[(int(s0), int(e0))] = v if has else None
-    articles = {
-        sha: (np.stack([v for _, v in sorted(ws, key=lambda x: x[0])]), unit_states.get(sha, {}))
-        for sha, ws in vectors.items()
-    }
-    return StateCache(articles)
-
-
-def _matrix(table: Any) -> np.ndarray:
-    """A table's fixed-size ``vector`` column as one [N, H] float32 array (no Python floats)."""
-    col = table.column("vector").combine_chunks()
-    if len(col) == 0:
-        return np.zeros((0, 0), np.float32)
-    return col.values.to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(col), -1)
-
-
 def _lexicon(path: str | Path | None) -> Lexicon | None:
     if path is not None and Path(path).is_file():
         return Lexicon.load(path)
-    import logging
 
     logging.getLogger(__name__).warning("no lexicon at %s: lexicon evidence is left out", path)
     return None

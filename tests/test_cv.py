@@ -12,6 +12,7 @@ from tiny import tiny_random_base
 from pipeline.cv import CVParams, disagreements, law_table, load_cv_params, run
 from pipeline.nn.classifier import Classifier
 from pipeline.schema import DOCUMENTS_SCHEMA, PROVISIONS_SCHEMA, to_table
+from pipeline.scoring.context import article_sha
 
 VAGUE = {
     "en": "Whoever spreads false information against the State or other acts causing serious consequences",
@@ -207,7 +208,7 @@ def test_an_article_encoded_again_for_its_units_keeps_its_cached_window_vectors(
     clf = Classifier.from_base(base, WindowSpec(max_length=32, overlap=4), device="cpu")
     arts = pd.DataFrame({"provision_id": ["a", "b"], "text": [text, text + " "], "lang": ["vi", "vi"]})
     kept = np.full((1, clf.model.encoder.config.hidden_size), 7.0, dtype=np.float32)
-    cache = {("a", cv.text_sha(text, "vi")): (kept, None, {})}  # vectors of an earlier run, no units
+    cache = {("a", article_sha(text, "vi")): (kept, None, {})}  # vectors of an earlier run, no units
     units = [((0, 41), (42, len(text))), ()]
     data, n, states = cv.vectors_with_cache(clf, arts, cache, units)
     assert n == 2  # a: for its units; b: new
