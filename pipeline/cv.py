@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 from tqdm.auto import tqdm
 
 from pipeline import gold_states, stage
@@ -48,7 +47,7 @@ from pipeline.nn.classifier import Classifier, encoder_sha
 from pipeline.nn.features import LexiconFeatures
 from pipeline.nn.frozen_heads import HeadsFit, WindowVectors, average_heads, fit_heads, predict_heads
 from pipeline.nn.oof_calibration import METHODS, THRESHOLDS, cross_calibrate, fit_by_lang
-from pipeline.nn.precision import PRECISIONS
+from pipeline.nn.precision import PRECISIONS, use_cores
 from pipeline.nn.windows import WindowSpec, length_buckets, make_windows
 from pipeline.params import from_dict, read_params
 from pipeline.schema import DIMENSIONS, LANGS, PROVISIONS_SCHEMA, validate_frame
@@ -609,7 +608,7 @@ def run(
     """Cross-validate every system; write OOF predictions, the vectors (with ``unit_vectors_path``, the
     gold articles' unit states too, for the score stage), the published classifier, detail."""
     t0 = time.perf_counter()
-    torch.set_num_threads(params.threads)
+    use_cores(params.threads)  # torch threads, and malloc keeps freed activations (precision.py)
     seed_everything(params.seed)
     provisions = read_provisions(provisions_paths)
     arts, counts = gold_articles(provisions, read_gold(gold_path), params.use_heading)

@@ -41,7 +41,7 @@ from pipeline.nn.classifier import Classifier
 from pipeline.nn.features import LexiconFeatures
 from pipeline.nn.frozen_heads import HeadsFit, WindowVectors, fit_heads
 from pipeline.nn.heads import TwoHeadModel
-from pipeline.nn.precision import PRECISIONS
+from pipeline.nn.precision import PRECISIONS, use_cores
 from pipeline.nn.training import (
     Encoded,
     LoopSettings,
@@ -519,7 +519,7 @@ def run(
 ) -> dict[str, Any]:
     """Train, calibrate, fit baselines; write the classifier, its predictions and metrics/train.json."""
     t0 = time.perf_counter()
-    torch.set_num_threads(params.threads)
+    use_cores(params.threads)  # torch threads, and malloc keeps freed activations (precision.py)
     seed_everything(params.seed)
     r = params.resolved()
     from_layer = r["freeze_layers"]
