@@ -37,7 +37,7 @@ from pipeline.inputs import read_model_dir, read_table
 from pipeline.io import atomic_path
 from pipeline.params import load_params
 from pipeline.render import render
-from pipeline.report import write_reports
+from pipeline.report import report_name, write_reports
 from pipeline.schema import BULK_SCORES_SCHEMA, DIMENSIONS, DOCUMENTS_SCHEMA, SCORES_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,23 @@ def _check_text(check: dict[str, Any]) -> str:
 # --- the stage -------------------------------------------------------------------------------------
 
 
+def highest_risk(articles: Sequence[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """The ``k`` most speech-risky articles (then most vague), each text once: Pháp điển codifies the
+    laws that UTS_VLC prints, and a law's article may sit under several subjects, so the same provision
+    would otherwise fill several places. Each row lists in ``also_in`` the other articles that print
+    the same text. Spaces are left out of the comparison: the Pháp điển copies drop some
+    ("khốiđạiđoàn kết", "Internet,các") where the law as published has them."""
+    ranked = sorted(articles, key=lambda r: (-r["speech_risk"], -r["vagueness"], r["provision_id"]))
+    first: dict[str, dict[str, Any]] = {}
+    for r in ranked:
+        key = "".join(unicodedata.normalize("NFC", r["text"] or "").split())
+        if key in first:
+            first[key]["also_in"].append(r["provision_id"])
+        elif len(first) < k:
+            first[key] = {**r, "also_in": []}
+    return list(first.values())
+
+
 def read_chunks(chunks_dir: Path) -> tuple[pa.Table, dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
     """Every chunk of every corpus → (one table, document metadata by doc_id, provenance by corpus)."""
     tables, docs, provenance = [], {}, {}
@@ -233,7 +250,7 @@ def document_summaries(
                 "max_speech_risk": round(max((r["speech_risk"] for r in arts), default=0.0), 4),
                 "top_speech_provision": top["provision_id"] if top else "",
                 "top_speech_source_law": (top["source_law"] or "") if top else "",
-                "report": f"reports/{doc_id}.html",
+                "report": f"reports/{report_name(doc_id)}",
             }
         )
     return out
@@ -281,10 +298,10 @@ def run(
                 "speech_flag": sum(bool(r["speech_flag"]) for r in ca),
             }
         )
-    top = sorted(articles, key=lambda r: (-r["speech_risk"], -r["vagueness"], r["provision_id"]))[
-        : params.top_k
+    top = [
+        {**r, "title": docs.get(r["doc_id"], {}).get("title", r["doc_id"])}
+        for r in highest_risk(articles, params.top_k)
     ]
-    top = [{**r, "title": docs.get(r["doc_id"], {}).get("title", r["doc_id"])} for r in top]
     counts: dict[str, Any] = {
         "documents": len(docs),
         "articles": len(articles),

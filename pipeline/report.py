@@ -7,6 +7,7 @@ Where a document's text may not be redistributed, the page shows the scores and 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -153,6 +154,20 @@ def render_index(docs: Sequence[dict[str, Any]], version: str, model_version: st
     )
 
 
+# A file name is at most 255 bytes on common file systems; Pháp điển's document ids (topic and subject
+# titles, in full) reach 300. Long ids keep a readable prefix and a hash of the whole id.
+MAX_NAME_BYTES = 200
+
+
+def report_name(doc_id: str) -> str:
+    """The report file of a document: ``<doc_id>.html``, or a cut prefix and a hash for a long id."""
+    if len(doc_id.encode()) + len(".html") <= MAX_NAME_BYTES:
+        return f"{doc_id}.html"
+    digest = hashlib.sha256(doc_id.encode()).hexdigest()[:12]
+    prefix = doc_id.encode()[: MAX_NAME_BYTES - len(digest) - len("-.html")].decode(errors="ignore")
+    return f"{prefix}-{digest}.html"
+
+
 def write_reports(
     rows: Sequence[dict[str, Any]],
     documents: dict[str, dict[str, Any]],
@@ -161,7 +176,7 @@ def write_reports(
     references: Sequence[dict[str, Any]] = (),
     versions: Sequence[dict[str, Any]] = (),
 ) -> dict[str, int]:
-    """Score rows (already stripped of withheld text) → out_dir/<doc_id>.html + index.html."""
+    """Score rows (already stripped of withheld text) → out_dir/<doc_id>.html (report_name) + index.html."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_doc: dict[str, list[dict[str, Any]]] = {}
@@ -171,7 +186,7 @@ def write_reports(
     index = []
     for doc_id, drows in sorted(by_doc.items()):
         meta = documents.get(doc_id, {})
-        (out_dir / f"{doc_id}.html").write_text(
+        (out_dir / report_name(doc_id)).write_text(
             render_document(doc_id, drows, meta, model_version, doc_reach(doc_id, references, versions)),
             encoding="utf-8",
         )
@@ -179,7 +194,7 @@ def write_reports(
         index.append(
             {
                 "doc_id": doc_id,
-                "href": f"{doc_id}.html",
+                "href": report_name(doc_id),
                 "title": meta.get("title") or doc_id,
                 "jurisdiction": meta.get("jurisdiction", ""),
                 "year": meta.get("year", ""),

@@ -122,3 +122,32 @@ def test_publish_writes_the_bulk_dataset(tmp_path: Path) -> None:
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "The 3 highest-risk provisions" in card and "No article of a main-corpus law" in card
     assert "SHA256SUMS" in {p.name for p in out.iterdir()}
+
+
+def test_highest_risk_lists_each_text_once_with_its_other_copies() -> None:
+    from pipeline.bulk_publish import highest_risk
+
+    def art(pid: str, text: str, speech: float, vague: float = 0.5) -> dict:
+        return {"provision_id": pid, "text": text, "speech_risk": speech, "vagueness": vague}
+
+    articles = [
+        art("vn-underthesea-vlc.bo-luat-hinh-su/art-117", "Điều 117. Tội tuyên truyền  chống Nhà nước", 0.99),
+        art(
+            "vn-phap-dien.hinh-su__hinh-su/art-16.1.LQ.117", "Điều 117. Tội tuyên truyền chống Nhà nước", 0.99
+        ),
+        art("vn-phap-dien.an-ninh-mang/art-1.11.LQ.8", "Điều 8. Các hành vi bị nghiêm cấm", 0.98),
+        # Pháp điển's copy drops spaces the law has: still the same provision
+        art("vn-underthesea-vlc.luat-an-ninh-mang/art-8", "Điều 8. Các hành vi bịnghiêm cấm", 0.97),
+        art("vn-phap-dien.x/art-1", "Điều 1. Phạm vi điều chỉnh", 0.10),
+        art("vn-phap-dien.y/art-2", "Điều 2. Đối tượng áp dụng", 0.20, 0.9),
+    ]
+    got = highest_risk(articles, 3)
+    # ties in risk go by id: the Pháp điển copy (which names its source law) comes first
+    assert [r["provision_id"] for r in got] == [
+        "vn-phap-dien.hinh-su__hinh-su/art-16.1.LQ.117",
+        "vn-phap-dien.an-ninh-mang/art-1.11.LQ.8",
+        "vn-phap-dien.y/art-2",
+    ]
+    assert got[0]["also_in"] == ["vn-underthesea-vlc.bo-luat-hinh-su/art-117"]  # spaces aside
+    assert got[1]["also_in"] == ["vn-underthesea-vlc.luat-an-ninh-mang/art-8"]
+    assert got[2]["also_in"] == [] and len(highest_risk(articles, 10)) == 4

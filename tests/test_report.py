@@ -101,3 +101,55 @@ def test_render_escapes_script_in_text() -> None:
     page = render_document("d", [row], {"title": "T", "redistribute_text": True}, "v1")
     assert "<script>x()" not in page and "&lt;script&gt;x()" in page
     assert "&lt;b&gt;h&lt;/b&gt;" in page
+
+
+LONG_ID = (
+    "vn-phap-dien.quoc-phong__mot-so-che-do-doi-voi-doi-tuong-tham-gia-chien-tranh-bao-ve-to-quoc-lam-"
+    "nhiem-vu-quoc-te-o-cam-pu-chia-giup-ban-lao-sau-ngay-30-thang-4-nam-1975-co-tu-du-20-nam-tro-len-"
+    "phuc-vu-trong-quan-doi-cong-an-da-phuc-vien-xuat-ngu-thoi-viec"
+)
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "same_name"),
+    [
+        ("vn-penal-code-2015", True),
+        ("uk-online-safety-act-2023", True),
+        (LONG_ID, False),  # a Pháp điển subject title in full: 256 bytes, over the 255 a file name may have
+        ("vn-phap-dien." + "điều-kiện-" * 40, False),  # multi-byte letters: not cut inside a character
+    ],
+)
+def test_report_file_names_fit_the_file_system(doc_id: str, same_name: bool) -> None:
+    from pipeline.report import MAX_NAME_BYTES, report_name
+
+    name = report_name(doc_id)
+    assert name.endswith(".html") and len(name.encode()) <= MAX_NAME_BYTES
+    assert (name == f"{doc_id}.html") == same_name
+    assert name.encode().decode() == name
+    if not same_name:  # two long ids that share the cut prefix keep apart
+        assert report_name(doc_id + "-khac") != name
+
+
+def test_long_document_ids_get_a_report_the_index_links(tmp_path: Path) -> None:
+    from pipeline.report import report_name, write_reports
+
+    row = {
+        "doc_id": LONG_ID,
+        "level": "article",
+        "article": "1",
+        "heading": "h",
+        "text": "Điều 1. Phạm vi điều chỉnh.",
+        "vagueness": 0.2,
+        "speech_risk": 0.1,
+        "vagueness_level": 0,
+        "speech_risk_level": 0,
+        "vague_flag": False,
+        "speech_flag": False,
+        "evidence": [],
+        "clause": None,
+        "point": None,
+        "model_version": "v1",
+    }
+    write_reports([row], {LONG_ID: {"title": "T", "redistribute_text": True}}, tmp_path, "0.1.0")
+    assert (tmp_path / report_name(LONG_ID)).is_file()
+    assert f'href="{report_name(LONG_ID)}"' in (tmp_path / "index.html").read_text(encoding="utf-8")
