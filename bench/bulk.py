@@ -40,10 +40,10 @@ def _usage() -> tuple[int, float, int]:
 
 
 def _untuned() -> bool:
-    # glibc's default: keep_freed_memory answers as if it had been called and refused
+    # malloc as the worker has it: use_cores finds keep_freed_memory replaced by a no-op
     from pipeline.nn import precision
 
-    precision._MALLOC_TUNED = False
+    precision.keep_freed_memory = lambda: False
     return True
 
 

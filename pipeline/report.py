@@ -155,7 +155,7 @@ def render_index(docs: Sequence[dict[str, Any]], version: str, model_version: st
 
 
 # A file name is at most 255 bytes on common file systems; Pháp điển's document ids (topic and subject
-# titles, in full) reach 300. Long ids keep a readable prefix and a hash of the whole id.
+# titles, in full) reach 256 bytes. Long ids keep a readable prefix and a hash of the whole id.
 MAX_NAME_BYTES = 200
 
 

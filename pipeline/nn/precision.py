@@ -119,27 +119,18 @@ def use_cores(threads: int = 0) -> int:
 _MALLOPT = {"M_TRIM_THRESHOLD": (-1, 1 << 30), "M_TOP_PAD": (-2, 1 << 28), "M_MMAP_THRESHOLD": (-3, 1 << 30)}
 
 
+@cache
 def keep_freed_memory() -> bool:
-    """Tell glibc's malloc to keep freed blocks for reuse (see above); False where it is not glibc."""
+    """Tell glibc's malloc to keep freed blocks for reuse (see above), once per process; False where it
+    is not glibc."""
     import ctypes
     import ctypes.util
 
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED is not None:
-        return _MALLOC_TUNED
-    name = ctypes.util.find_library("c")
     try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        mallopt = None
-    if mallopt is None:
-        _MALLOC_TUNED = False
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
         return False
     ok = all(mallopt(param, value) == 1 for param, value in _MALLOPT.values())
     if not ok:
         log.debug("mallopt refused %s", _MALLOPT)
-    _MALLOC_TUNED = ok
     return ok
-
-
-_MALLOC_TUNED: bool | None = None
